@@ -1,0 +1,169 @@
+"""The normal model with known variance and its conjugate normal prior.
+
+Chapter 1 derives the posterior of the mean :math:`\\mu` of
+:math:`y_i \\overset{iid}{\\sim} \\mathcal N(\\mu, \\sigma^2)`, with
+:math:`\\sigma` known, under the prior :math:`\\mu \\sim \\mathcal N(\\mu_0, \\sigma_0^2)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["normal_posterior", "posterior_weight", "grid_posterior"]
+
+
+def _positive_scale(value, name: str) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number; got {value!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive, finite number; got {value!r}")
+    return value
+
+
+def _finite_number(value, name: str) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number; got {value!r}") from None
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    return value
+
+
+def _observations(y) -> np.ndarray:
+    try:
+        y = np.asarray(y, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("y must be an array of numbers") from None
+    if y.ndim != 1:
+        y = y.reshape(-1) if y.ndim == 0 else y
+    if y.ndim != 1:
+        raise ValueError(f"y must be one-dimensional, shape (n,); got shape {y.shape}")
+    if y.size == 0:
+        raise ValueError("y is empty: the posterior needs at least one observation")
+    bad = ~np.isfinite(y)
+    if bad.any():
+        raise ValueError(
+            f"y contains {bad.sum()} non-finite value(s) (NaN or inf), first at index {np.flatnonzero(bad)[0]}"
+        )
+    return y
+
+
+def posterior_weight(n: int, *, sigma: float, sigma0: float) -> float:
+    """Weight :math:`\\alpha` of the sample mean in the posterior mean.
+
+    The posterior mean is :math:`\\bar\\mu = \\alpha \\bar y + (1 - \\alpha)\\mu_0`, where
+    :math:`\\alpha` is the share of the total precision that comes from the data.
+
+    Parameters
+    ----------
+    n : int
+        Number of observations, at least 0.
+    sigma : float
+        Known standard deviation of one observation.
+    sigma0 : float
+        Standard deviation of the normal prior on the mean.
+
+    Returns
+    -------
+    float
+        :math:`\\alpha = \\dfrac{n/\\sigma^2}{n/\\sigma^2 + 1/\\sigma_0^2} \\in [0, 1)`.
+
+    Examples
+    --------
+    >>> posterior_weight(10, sigma=2.0, sigma0=1.0)
+    0.7142857142857143
+    """
+    if isinstance(n, bool) or not float(n).is_integer() or n < 0:
+        raise ValueError(f"n must be a whole number >= 0; got {n!r}")
+    sigma = _positive_scale(sigma, "sigma")
+    sigma0 = _positive_scale(sigma0, "sigma0")
+    data_precision = n / sigma**2
+    return data_precision / (data_precision + 1 / sigma0**2)
+
+
+def normal_posterior(y, *, sigma: float, mu0: float, sigma0: float):
+    """Posterior of the mean of a normal model with known variance.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        Observations :math:`y_1, \\dots, y_n`, all finite, ``n >= 1``.
+    sigma : float
+        Known standard deviation :math:`\\sigma` of one observation.
+    mu0, sigma0 : float
+        Mean and standard deviation of the prior :math:`\\mu \\sim \\mathcal N(\\mu_0, \\sigma_0^2)`.
+
+    Returns
+    -------
+    scipy.stats.rv_continuous frozen
+        ``scipy.stats.norm(loc=mu_bar, scale=sigma_mu)``.
+
+    Notes
+    -----
+    Precisions add up, and the posterior mean is the precision-weighted average:
+
+    .. math::
+
+        \\sigma_\\mu^2 = \\left(\\frac{n}{\\sigma^2} + \\frac{1}{\\sigma_0^2}\\right)^{-1},
+        \\qquad
+        \\bar\\mu = \\sigma_\\mu^2\\left(\\frac{n}{\\sigma^2}\\bar y + \\frac{1}{\\sigma_0^2}\\mu_0\\right)
+                 = \\alpha\\bar y + (1-\\alpha)\\mu_0 .
+
+    References
+    ----------
+    Gelman, A. et al. (2013). *Bayesian Data Analysis*, 3rd ed., section 2.5.
+
+    Examples
+    --------
+    >>> post = normal_posterior([1.0, 2.0, 3.0], sigma=1.0, mu0=0.0, sigma0=1.0)
+    >>> round(post.mean(), 6), round(post.std(), 6)
+    (1.5, 0.5)
+    """
+    y = _observations(y)
+    sigma = _positive_scale(sigma, "sigma")
+    sigma0 = _positive_scale(sigma0, "sigma0")
+    mu0 = _finite_number(mu0, "mu0")
+    n = y.size
+    precision = n / sigma**2 + 1 / sigma0**2
+    variance = 1 / precision
+    mean = variance * (n / sigma**2 * y.mean() + mu0 / sigma0**2)
+    return stats.norm(loc=mean, scale=np.sqrt(variance))
+
+
+def grid_posterior(y, *, sigma: float, mu0: float, sigma0: float, grid):
+    """Posterior density of :math:`\\mu` by brute force on a grid.
+
+    Multiplies likelihood and prior at every grid point and normalises by the
+    trapezoidal rule, with no algebra: the check on :func:`normal_posterior`.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+    sigma, mu0, sigma0 : float
+        As in :func:`normal_posterior`.
+    grid : array_like, shape (g,)
+        Increasing grid of values of :math:`\\mu`; it must cover the posterior mass.
+
+    Returns
+    -------
+    numpy.ndarray, shape (g,)
+        The normalised posterior density at each grid point.
+    """
+    y = _observations(y)
+    sigma = _positive_scale(sigma, "sigma")
+    sigma0 = _positive_scale(sigma0, "sigma0")
+    mu0 = _finite_number(mu0, "mu0")
+    grid = np.asarray(grid, dtype=float)
+    if grid.ndim != 1 or grid.size < 3:
+        raise ValueError(f"grid must be one-dimensional with at least 3 points; got shape {grid.shape}")
+    if not np.all(np.isfinite(grid)) or np.any(np.diff(grid) <= 0):
+        raise ValueError("grid must be finite and strictly increasing")
+    log_lik = stats.norm.logpdf(y[:, None], loc=grid[None, :], scale=sigma).sum(axis=0)
+    log_prior = stats.norm.logpdf(grid, loc=mu0, scale=sigma0)
+    log_post = log_lik + log_prior
+    density = np.exp(log_post - log_post.max())
+    return density / np.trapezoid(density, grid)

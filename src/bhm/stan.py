@@ -1,0 +1,446 @@
+"""The one door to Stan: compile a program from ``stan/`` once, sample, return ArviZ data.
+
+Two engines sit behind :func:`sample`:
+
+* **CmdStanPy**, when a CmdStan installation is found (the conda route,
+  ``environment.yml``);
+* **PyStan 3**, otherwise. It installs from pip wheels and needs only a C++
+  compiler, so it is the default on a fresh machine and the engine CI runs.
+
+Both return the same variable names and dimensions. They do *not* return the
+same draws for the same seed; they agree within Monte Carlo error.
+
+Compiler output and sampling progress never reach the page. What matters does:
+divergences, hits of the maximum tree depth, R-hat above 1.01 and a small
+effective sample size become :class:`StanWarning` warnings, and sampling errors
+become Python exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "STAN_DIR",
+    "StanWarning",
+    "programs",
+    "program_path",
+    "program_code",
+    "declared_data",
+    "default_engine",
+    "sample",
+    "check_diagnostics",
+]
+
+logger = logging.getLogger("bhm.stan")
+
+#: Folder with the book's Stan programs (override with the ``BHM_STAN_DIR`` variable).
+STAN_DIR = Path(os.environ.get("BHM_STAN_DIR", Path(__file__).resolve().parents[2] / "stan"))
+
+ENGINES = ("pystan", "cmdstanpy")
+
+
+class StanWarning(UserWarning):
+    """A sampling problem worth a reader's attention (divergences, R-hat, ESS, tree depth)."""
+
+
+# --------------------------------------------------------------------------- programs
+def programs() -> list[str]:
+    """Names of the Stan programs in :data:`STAN_DIR`, without the ``.stan`` suffix."""
+    return sorted(p.stem for p in STAN_DIR.glob("*.stan"))
+
+
+def program_path(name: str) -> Path:
+    """Path of program ``name``; an unknown name raises ValueError listing the known ones."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"program must be the name of a file in {STAN_DIR}; got {name!r}")
+    path = STAN_DIR / f"{name.removesuffix('.stan')}.stan"
+    if not path.is_file():
+        raise ValueError(
+            f"unknown Stan program {name!r}; available programs: {', '.join(programs()) or '(none)'}"
+        )
+    return path
+
+
+def program_code(name: str) -> str:
+    """The Stan source of program ``name``."""
+    return program_path(name).read_text()
+
+
+_BLOCK = re.compile(r"\bdata\s*\{(.*?)\n\}", re.S)
+_DECL = re.compile(
+    r"^\s*(?:array\s*\[(?P<array>[^\]]*)\]\s*)?"
+    r"(?P<type>int|real|vector|row_vector|matrix|simplex|ordered|positive_ordered"
+    r"|cholesky_factor_corr|cholesky_factor_cov|corr_matrix|cov_matrix)"
+    r"\s*(?:<[^;]*?>)?\s*(?:\[(?P<size>[^\]]*)\])?\s+(?P<name>\w+)\s*;",
+    re.M,
+)
+
+
+def declared_data(code: str) -> dict[str, tuple[str, list[str]]]:
+    """Variables declared in the ``data`` block of a Stan program.
+
+    Parameters
+    ----------
+    code : str
+        Stan source.
+
+    Returns
+    -------
+    dict
+        ``{name: (type, [size expressions, outermost first])}``. A scalar has no sizes.
+    """
+    match = _BLOCK.search(re.sub(r"//[^\n]*", "", code))
+    if not match:
+        return {}
+    declared = {}
+    for decl in _DECL.finditer(match.group(1)):
+        sizes = []
+        for group in ("array", "size"):
+            if decl.group(group):
+                sizes += [s.strip() for s in decl.group(group).split(",")]
+        declared[decl.group("name")] = (decl.group("type"), sizes)
+    return declared
+
+
+def _prepare_data(name: str, code: str, data) -> dict:
+    """Check ``data`` against the program's data block before Stan sees it."""
+    if not isinstance(data, dict):
+        raise ValueError(f"data for program {name!r} must be a dict; got {type(data).__name__}")
+    declared = declared_data(code)
+    missing = [key for key in declared if key not in data]
+    if missing:
+        raise ValueError(f"data for program {name!r} is missing key(s) {missing}")
+    prepared = {}
+    for key, value in data.items():
+        if key not in declared:
+            continue  # Stan ignores extra keys; so do we
+        try:
+            array = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"data[{key!r}] for program {name!r} must be numeric") from None
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"data[{key!r}] for program {name!r} contains NaN or inf")
+        kind, sizes = declared[key]
+        if array.ndim != len(sizes):
+            raise ValueError(
+                f"data[{key!r}] for program {name!r} must have {len(sizes)} dimension(s); got shape {array.shape}"
+            )
+        for axis, size in enumerate(sizes):
+            expected = data.get(size) if re.fullmatch(r"\w+", size) else None
+            if size.isdigit():
+                expected = int(size)
+            if expected is not None and array.shape[axis] != int(expected):
+                raise ValueError(
+                    f"data[{key!r}] for program {name!r} has length {array.shape[axis]} along axis {axis}; "
+                    f"the program declares it [{size}] = {int(expected)}"
+                )
+        if kind == "int":
+            if not np.all(array == np.round(array)):
+                raise ValueError(f"data[{key!r}] for program {name!r} must hold whole numbers")
+            prepared[key] = array.astype(int).tolist() if array.ndim else int(array)
+        else:
+            prepared[key] = array.tolist() if array.ndim else float(array)
+    return prepared
+
+
+# --------------------------------------------------------------------------- engines
+def default_engine() -> str:
+    """``"cmdstanpy"`` when a CmdStan installation is found, ``"pystan"`` otherwise."""
+    try:
+        import cmdstanpy
+
+        cmdstanpy.cmdstan_path()
+    except Exception:  # not installed, or no CmdStan found: both mean "use PyStan"
+        return "pystan"
+    return "cmdstanpy"
+
+
+def _allow_nested_event_loop() -> None:
+    """PyStan calls ``asyncio.run``, which fails inside Jupyter's running loop (PyStan FAQ)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    import nest_asyncio
+
+    nest_asyncio.apply()
+
+
+def _pystan_fit_names(model, payload_options: dict, chains: int) -> list[str]:
+    """Names under which httpstan caches the fits of a seeded ``sample`` call.
+
+    httpstan keeps a seeded fit on disk forever (a deterministic result is
+    worth caching, it reasons); thousands of small fits fill gigabytes. We
+    recompute the names exactly as httpstan does so that we delete only our
+    own fits, never another process's.
+    """
+    import httpstan.fits
+    import httpstan.schemas
+
+    names = []
+    for chain in range(1, chains + 1):
+        payload = dict(payload_options, function="stan::services::sample::hmc_nuts_diag_e_adapt")
+        payload.update(chain=chain, data=model.data, init={}, random_seed=model.random_seed)
+        args = httpstan.schemas.CreateFitRequest().load(json.loads(json.dumps(payload)))
+        function = args.pop("function")
+        names.append(httpstan.fits.calculate_fit_name(function, model.model_name, args))
+    return names
+
+
+def _sample_pystan(name, code, data, *, chains, draws, warmup, seed, thin, adapt_delta, max_treedepth):
+    import httpstan.cache
+    import stan
+
+    _allow_nested_event_loop()
+    options = {"num_samples": draws, "num_warmup": warmup, "num_thin": thin}
+    if adapt_delta is not None:
+        options["delta"] = adapt_delta
+    if max_treedepth is not None:
+        options["max_depth"] = max_treedepth
+    with _quiet() as chatter:
+        try:
+            # httpstan compiles with setuptools, which leaves build/temp.* in the
+            # working directory: compile from a scratch folder instead.
+            with tempfile.TemporaryDirectory(prefix="bhm-stan-") as scratch, contextlib.chdir(scratch):
+                model = stan.build(code, data=data, random_seed=seed)
+        except RuntimeError as error:  # httpstan's word on bad data: make it a ValueError
+            raise ValueError(f"Stan rejected the data for program {name!r}: {_stan_message(error)}") from None
+        if model is None:
+            raise KeyboardInterrupt
+        try:
+            fit = model.sample(num_chains=chains, **options)
+        except RuntimeError as error:
+            raise RuntimeError(f"Stan failed to sample program {name!r}: {_stan_message(error)}") from None
+        finally:
+            for fit_name in _pystan_fit_names(model, options, chains):
+                with contextlib.suppress(KeyError):
+                    httpstan.cache.delete_fit(fit_name)
+    if fit is None:  # PyStan swallows Ctrl-C and returns None; pass it on
+        raise KeyboardInterrupt
+    _log_chatter(chatter.getvalue())
+    return model, fit
+
+
+def _sample_cmdstanpy(name, code, data, *, chains, draws, warmup, seed, thin, adapt_delta, max_treedepth):
+    import cmdstanpy
+
+    logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+    with _quiet():
+        model = cmdstanpy.CmdStanModel(stan_file=str(program_path(name)))  # recompiles only if stale
+    options = {}
+    if adapt_delta is not None:
+        options["adapt_delta"] = adapt_delta
+    if max_treedepth is not None:
+        options["max_treedepth"] = max_treedepth
+    try:
+        fit = model.sample(
+            data=data, chains=chains, iter_sampling=draws, iter_warmup=warmup, thin=thin,
+            seed=seed, show_progress=False, show_console=False, **options,
+        )
+    except RuntimeError as error:
+        raise RuntimeError(f"Stan failed to sample program {name!r}: {error}") from None
+    return model, fit
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Keep Stan's chatter off the page: Python-level *and* file-descriptor-level.
+
+    The C++ compiler and the sampler write to file descriptors 1 and 2, which
+    ipykernel forwards into the notebook; ``contextlib.redirect_*`` alone would
+    not catch them. Yields a StringIO that holds everything written.
+    """
+    import sys
+
+    chatter = io.StringIO()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        try:
+            for fd in saved:
+                os.dup2(sink.fileno(), fd)
+            with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+                yield chatter
+        finally:
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
+            sink.seek(0)
+            chatter.write(sink.read().decode(errors="replace"))
+
+
+def _stan_message(error: Exception) -> str:
+    text = str(error)
+    match = re.search(r"ValueError\(['\"](.*?)['\"]\)", text)
+    return (match.group(1) if match else text).replace("\\n", " ").strip()
+
+
+def _log_chatter(text: str) -> None:
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith(("Building", "Sampling"))]
+    if lines:
+        logger.debug("Stan messages:\n%s", "\n".join(lines))
+
+
+# --------------------------------------------------------------------------- sample
+def sample(
+    program: str,
+    data: dict,
+    *,
+    seed: int,
+    chains: int = 4,
+    draws: int = 1000,
+    warmup: int = 1000,
+    thin: int = 1,
+    adapt_delta: float | None = None,
+    max_treedepth: int | None = None,
+    engine: str | None = None,
+    posterior_predictive: str | list[str] | None = None,
+    log_likelihood: str | None = None,
+    observed_data: dict | None = None,
+    coords: dict | None = None,
+    dims: dict | None = None,
+    check: bool = True,
+):
+    """Sample a Stan program from ``stan/`` with NUTS and return an InferenceData.
+
+    Parameters
+    ----------
+    program : str
+        Name of a file in ``stan/`` without its suffix, e.g. ``"normal_mean"``.
+    data : dict
+        The program's data, keyed as in its ``data`` block. Arrays may be numpy
+        arrays or pandas Series. Missing keys, wrong lengths and NaN or inf are
+        caught before Stan sees them.
+    seed : int
+        Random seed: the same seed, engine and data give the same draws.
+    chains, draws, warmup, thin : int
+        Number of chains, draws kept per chain, warm-up iterations, thinning.
+    adapt_delta, max_treedepth : optional
+        NUTS's target acceptance rate and maximum tree depth (CmdStan's names
+        and defaults: 0.8 and 10).
+    engine : {"pystan", "cmdstanpy"}, optional
+        Force an engine; by default :func:`default_engine`.
+    posterior_predictive, log_likelihood : optional
+        Names of generated quantities to file under those groups.
+    observed_data, coords, dims : optional
+        Passed to ArviZ's converter.
+    check : bool
+        Emit :class:`StanWarning` for sampling problems (see :func:`check_diagnostics`).
+
+    Returns
+    -------
+    arviz.InferenceData
+        Groups ``posterior`` (dims ``chain``, ``draw``, ...) and ``sample_stats``
+        (``diverging``, ``tree_depth``, ``energy``, ...), plus the optional groups.
+
+    Examples
+    --------
+    >>> idata = sample("normal_mean", {"N": 3, "y": [1., 2., 3.], "sigma": 1.,
+    ...                "mu0": 0., "sigma0": 1.}, seed=1)  # doctest: +SKIP
+    """
+    import arviz as az
+
+    code = program_code(program)
+    engine = engine or default_engine()
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}; got {engine!r}")
+    for value, label in ((chains, "chains"), (draws, "draws"), (thin, "thin")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{label} must be a whole number >= 1; got {value!r}")
+    if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
+        raise ValueError(f"warmup must be a whole number >= 0; got {warmup!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**31:
+        raise ValueError(f"seed must be a whole number in [0, 2**31); got {seed!r}")
+    prepared = _prepare_data(program, code, data)
+    run = _sample_pystan if engine == "pystan" else _sample_cmdstanpy
+    model, fit = run(
+        program, code, prepared, chains=chains, draws=draws, warmup=warmup, seed=int(seed), thin=thin,
+        adapt_delta=adapt_delta, max_treedepth=max_treedepth,
+    )
+    convert = dict(
+        posterior_predictive=posterior_predictive, log_likelihood=log_likelihood,
+        observed_data=observed_data, coords=coords, dims=dims,
+    )
+    if engine == "pystan":
+        idata = az.from_pystan(posterior=fit, posterior_model=model, **convert)
+    else:
+        idata = az.from_cmdstanpy(posterior=fit, **convert)
+    idata.posterior.attrs.update(program=program, engine=engine, seed=int(seed))
+    if check:
+        check_diagnostics(idata, max_treedepth=max_treedepth or 10, label=program)
+    return idata
+
+
+def check_diagnostics(idata, *, max_treedepth: int = 10, rhat_max: float = 1.01, ess_min: float = 100.0,
+                      label: str = "fit") -> dict:
+    """Warn about divergences, tree-depth hits, R-hat above ``rhat_max`` and low ESS.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        With ``posterior`` and ``sample_stats`` groups.
+    max_treedepth : int
+        The tree depth the sampler ran with.
+    rhat_max : float
+        Largest acceptable rank-normalised split R-hat (Vehtari et al. 2021).
+    ess_min : float
+        Smallest acceptable bulk and tail ESS, per chain counted together
+        (Vehtari et al. recommend 100 per chain for 4 chains; we ask 100 in all,
+        and say so when below).
+
+    Returns
+    -------
+    dict
+        ``divergences``, ``treedepth_hits``, ``max_rhat``, ``min_ess_bulk``,
+        ``min_ess_tail``: the numbers behind any warning.
+    """
+    import arviz as az
+
+    stats = idata.sample_stats
+    report = {
+        "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
+        "treedepth_hits": int((stats["tree_depth"] >= max_treedepth).sum()) if "tree_depth" in stats else 0,
+    }
+    n_chains = idata.posterior.sizes["chain"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # constant quantities give NaN, handled below
+        rhat = az.rhat(idata) if n_chains > 1 else None
+        ess_bulk = az.ess(idata, method="bulk")
+        ess_tail = az.ess(idata, method="tail")
+
+    def extreme(dataset, reducer):
+        values = [np.asarray(v).ravel() for v in dataset.data_vars.values()]
+        values = np.concatenate(values) if values else np.array([])
+        values = values[np.isfinite(values)]
+        return float(reducer(values)) if values.size else float("nan")
+
+    report["max_rhat"] = extreme(rhat, np.max) if rhat is not None else float("nan")
+    report["min_ess_bulk"] = extreme(ess_bulk, np.min)
+    report["min_ess_tail"] = extreme(ess_tail, np.min)
+    problems = []
+    if report["divergences"]:
+        problems.append(f"{report['divergences']} divergent transition(s)")
+    if report["treedepth_hits"]:
+        problems.append(f"{report['treedepth_hits']} iteration(s) hit the maximum tree depth {max_treedepth}")
+    if report["max_rhat"] > rhat_max:
+        problems.append(f"R-hat up to {report['max_rhat']:.3f} (> {rhat_max})")
+    low_ess = min(report["min_ess_bulk"], report["min_ess_tail"])
+    if low_ess < ess_min:
+        problems.append(f"effective sample size as low as {low_ess:.0f} (< {ess_min:.0f})")
+    if problems:
+        warnings.warn(f"{label}: " + "; ".join(problems), StanWarning, stacklevel=3)
+    return report

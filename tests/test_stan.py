@@ -1,0 +1,133 @@
+"""bhm.stan: the door to Stan, tested against the closed-form posterior of chapter 1.
+
+The PyStan tests compile a real Stan program (about 30 s the first time on a
+fresh machine; httpstan's cache makes later runs fast).
+"""
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pytest
+
+from bhm import conjugate, stan
+
+Y = np.random.default_rng(7).normal(1.0, 2.0, size=20)
+DATA = {"N": Y.size, "y": Y, "sigma": 2.0, "mu0": 0.0, "sigma0": 3.0}
+
+
+def _cmdstan_available():
+    return stan.default_engine() == "cmdstanpy"
+
+
+ENGINES = [
+    "pystan",
+    pytest.param(
+        "cmdstanpy",
+        marks=pytest.mark.skipif(not _cmdstan_available(), reason="no CmdStan installation found (the conda route brings one)"),
+    ),
+]
+
+
+# ---------------------------------------------------------------- errors caught before Stan runs
+def test_unknown_program_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown Stan program 'nope'; available programs: .*normal_mean"):
+        stan.sample("nope", DATA, seed=1)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"N": None}, r"missing key\(s\) \['N'\]"),
+        ({"y": Y[:5]}, r"data\['y'\] .* has length 5 along axis 0; the program declares it \[N\] = 20"),
+        ({"y": np.append(Y[:-1], np.nan)}, r"data\['y'\] .* contains NaN or inf"),
+        ({"y": Y.reshape(4, 5), "N": 20}, r"data\['y'\] .* must have 1 dimension"),
+        ({"N": 20.5}, r"data\['N'\] .* whole numbers"),
+        ({"sigma": "two"}, r"data\['sigma'\] .* must be numeric"),
+    ],
+)
+def test_bad_data_is_named_before_stan(change, message):
+    data = {k: v for k, v in (DATA | change).items() if v is not None}
+    with pytest.raises(ValueError, match=message):
+        stan.sample("normal_mean", data, seed=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(chains=0), "chains must be"),
+        (dict(draws=-5), "draws must be"),
+        (dict(warmup=-1), "warmup must be"),
+        (dict(seed=-3), "seed must be"),
+        (dict(seed=1.5), "seed must be"),
+        (dict(engine="jags"), "engine must be one of"),
+    ],
+)
+def test_bad_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        stan.sample("normal_mean", DATA, **({"seed": 1} | kwargs))
+
+
+def test_declared_data_parses_the_data_block():
+    declared = stan.declared_data(stan.program_code("normal_mean"))
+    assert declared == {
+        "N": ("int", []), "y": ("vector", ["N"]), "sigma": ("real", []), "mu0": ("real", []), "sigma0": ("real", []),
+    }
+
+
+# ---------------------------------------------------------------- real sampling
+@pytest.mark.parametrize("engine", ENGINES)
+def test_recovers_the_conjugate_posterior(engine):
+    idata = stan.sample("normal_mean", DATA, seed=11, engine=engine)
+    exact = conjugate.normal_posterior(Y, sigma=2.0, mu0=0.0, sigma0=3.0)
+    mu = idata.posterior["mu"]
+    assert mu.dims == ("chain", "draw") and mu.shape == (4, 1000)
+    assert {"diverging", "tree_depth", "energy"} <= set(idata.sample_stats.data_vars)
+    ess = float(az.ess(idata, var_names=["mu"])["mu"])
+    mcse_mean = exact.std() / np.sqrt(ess)
+    assert abs(float(mu.mean()) - exact.mean()) < 4 * mcse_mean
+    # sd of a normal estimated from ESS draws has relative error ~ 1/sqrt(2 ESS)
+    assert abs(float(mu.std()) / exact.std() - 1) < 4 / np.sqrt(2 * ess)
+
+
+def test_same_seed_same_draws_different_seed_different_draws():
+    a = stan.sample("normal_mean", DATA, seed=5, chains=2, draws=200, warmup=200, check=False)
+    b = stan.sample("normal_mean", DATA, seed=5, chains=2, draws=200, warmup=200, check=False)
+    c = stan.sample("normal_mean", DATA, seed=6, chains=2, draws=200, warmup=200, check=False)
+    assert np.array_equal(a.posterior["mu"].values, b.posterior["mu"].values)
+    assert not np.array_equal(a.posterior["mu"].values, c.posterior["mu"].values)
+
+
+def test_pystan_leaves_no_fits_in_its_cache():
+    import httpstan.cache
+
+    fits = httpstan.cache.cache_directory() / "models"
+    before = set(fits.glob("*/fits/*"))
+    for seed in range(3):
+        stan.sample("normal_mean", DATA, seed=100 + seed, chains=2, draws=100, warmup=100, engine="pystan", check=False)
+    assert set(fits.glob("*/fits/*")) == before
+
+
+def test_sampling_is_quiet(capfd):
+    stan.sample("normal_mean", DATA, seed=3, chains=2, draws=200, warmup=200, engine="pystan", check=False)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_stan_rejects_data_outside_declared_bounds():
+    with pytest.raises(ValueError, match="Stan rejected the data for program 'normal_mean'.*sigma"):
+        stan.sample("normal_mean", DATA | {"sigma": -1.0}, seed=1, engine="pystan")
+
+
+def test_problems_become_warnings():
+    # 10 draws per chain cannot give an ESS of 100: the warning must say so.
+    with pytest.warns(stan.StanWarning, match="effective sample size"):
+        stan.sample("normal_mean", DATA, seed=2, chains=2, draws=10, warmup=100)
+
+
+def test_check_diagnostics_reports_divergences():
+    idata = stan.sample("normal_mean", DATA, seed=4, chains=2, draws=200, warmup=200, check=False)
+    idata.sample_stats["diverging"][0, :3] = True
+    with pytest.warns(stan.StanWarning, match="3 divergent transition"):
+        report = stan.check_diagnostics(idata)
+    assert report["divergences"] == 3
