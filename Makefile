@@ -6,6 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+ASSETS := _build/assets
+MATHJAX := $(ASSETS)/mathjax/tex-chtml.js
+
 .PHONY: book test clean
 
 $(STAMP): pyproject.toml
@@ -14,7 +17,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[book,test]'
 	touch $(STAMP)
 
-book: $(STAMP)
+# MathJax is served from the book's own files (npm package), never from a CDN.
+$(MATHJAX):
+	npm install --silent --no-save --no-package-lock --prefix _build/npm mathjax@3
+	mkdir -p $(ASSETS) && rm -rf $(ASSETS)/mathjax
+	cp -r _build/npm/node_modules/mathjax/es5 $(ASSETS)/mathjax
+
+book: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 test: $(STAMP)
