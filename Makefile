@@ -23,7 +23,14 @@ $(MATHJAX):
 	mkdir -p $(ASSETS) && rm -rf $(ASSETS)/mathjax
 	cp -r _build/npm/node_modules/mathjax/es5 $(ASSETS)/mathjax
 
-book: $(STAMP) $(MATHJAX)
+# The execution cache keys on each chapter's text only: when the package or a
+# Stan program changes, every chapter must run again.
+SOURCES := _build/.sources-stamp
+$(SOURCES): $(shell find src/bhm stan -type f -not -name '*.pyc')
+	rm -rf _build/.jupyter_cache _build/.doctrees
+	mkdir -p _build && touch $@
+
+book: $(STAMP) $(MATHJAX) $(SOURCES)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 test: $(STAMP)
