@@ -131,3 +131,10 @@ def test_check_diagnostics_reports_divergences():
     with pytest.warns(stan.StanWarning, match="3 divergent transition"):
         report = stan.check_diagnostics(idata)
     assert report["divergences"] == 3
+
+
+def test_compile_error_names_the_problem(tmp_path, monkeypatch):
+    (tmp_path / "broken.stan").write_text("parameters { real mu; }\nmodel { mu ~ normal(0, sigma_undefined); }\n")
+    monkeypatch.setattr(stan, "STAN_DIR", tmp_path)
+    with pytest.raises(ValueError, match=r"(?s)could not compile program 'broken'.*sigma_undefined"):
+        stan.sample("broken", {}, seed=1, engine="pystan")

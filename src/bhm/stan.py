@@ -217,6 +217,10 @@ def _sample_pystan(name, code, data, *, chains, draws, warmup, seed, thin, adapt
                 model = stan.build(code, data=data, random_seed=seed)
         except RuntimeError as error:  # httpstan's word on bad data: make it a ValueError
             raise ValueError(f"Stan rejected the data for program {name!r}: {_stan_message(error)}") from None
+        except ValueError as error:  # stanc's syntax or semantic error; its text went to the chatter
+            raise ValueError(
+                f"Stan could not compile program {name!r} ({error}):\n{_compiler_error(chatter.getvalue())}"
+            ) from None
         if model is None:
             raise KeyboardInterrupt
         try:
@@ -281,6 +285,13 @@ def _quiet():
                 os.close(copy)
             sink.seek(0)
             chatter.write(sink.read().decode(errors="replace"))
+
+
+def _compiler_error(chatter: str) -> str:
+    """The part of PyStan's build output that explains a failed compilation."""
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", chatter)  # PyStan colours its output
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("Building")]
+    return "\n".join(lines[-20:])
 
 
 def _stan_message(error: Exception) -> str:
