@@ -1,27 +1,33 @@
 """Run every chapter of the book (book/*.md, MyST notebooks) as a test with nbval.
 
-No .ipynb is committed: each chapter is converted with jupytext into
-_build/nbval/ and nbval executes it cell by cell in the current environment
+No .ipynb is committed: nbval reads each chapter through jupytext and executes
+it cell by cell in the current environment, from book/ as the build does
 (``--nbval-lax``: a cell fails the test if it raises; the chapters' hidden
 ``assert`` cells carry the numerical checks).
 """
 
 from pathlib import Path
+from unittest import mock
 
 import jupytext
+import nbval.plugin
 from nbval.plugin import IPyNbFile
 
-ROOT = Path(__file__).parent
-OUT = ROOT / "_build" / "nbval"
+BOOK = Path(__file__).parent / "book"
+
+
+class MystNotebook(IPyNbFile):
+    """nbval's notebook, read from a MyST-markdown chapter instead of an .ipynb."""
+
+    def collect(self):
+        notebook = jupytext.read(self.path)
+        with mock.patch.object(nbval.plugin.nbformat, "read", lambda *args, **kwargs: notebook):
+            yield from super().collect()
 
 
 def pytest_collect_file(file_path, parent):
-    if file_path.suffix != ".md" or file_path.parent != ROOT / "book":
+    if file_path.suffix != ".md" or file_path.parent != BOOK:
         return None
-    notebook = jupytext.read(file_path)
-    if "kernelspec" not in notebook.metadata:  # plain pages (index, bibliography) are not notebooks
+    if "kernelspec" not in jupytext.read(file_path).metadata:  # plain pages (index, bibliography)
         return None
-    OUT.mkdir(parents=True, exist_ok=True)
-    target = OUT / f"{file_path.stem}.ipynb"
-    jupytext.write(notebook, target)
-    return IPyNbFile.from_parent(parent, path=target)
+    return MystNotebook.from_parent(parent, path=file_path)
