@@ -78,3 +78,12 @@ def test_bad_n(n, message):
 def test_bad_grid():
     with pytest.raises(ValueError, match="strictly increasing"):
         conjugate.grid_posterior([1.0], sigma=1.0, mu0=0.0, sigma0=1.0, grid=[0.0, 2.0, 1.0])
+
+
+def test_posterior_weight_is_the_shrinkage_factor_for_many_groups():
+    # sigma_alpha^2 / (sigma_alpha^2 + sigma_y^2 / n) for groups of 1, 4 and 100 members
+    n = np.array([1, 4, 100])
+    expected = 8.0**2 / (8.0**2 + 15.0**2 / n)
+    assert np.allclose(conjugate.posterior_weight(n, sigma=15.0, sigma0=8.0), expected, rtol=1e-14)
+    with pytest.raises(ValueError, match="n must be"):
+        conjugate.posterior_weight([1, -2], sigma=1.0, sigma0=1.0)

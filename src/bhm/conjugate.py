@@ -52,16 +52,19 @@ def _observations(y) -> np.ndarray:
     return y
 
 
-def posterior_weight(n: int, *, sigma: float, sigma0: float) -> float:
+def posterior_weight(n, *, sigma: float, sigma0: float):
     """Weight :math:`\\alpha` of the sample mean in the posterior mean.
 
     The posterior mean is :math:`\\bar\\mu = \\alpha \\bar y + (1 - \\alpha)\\mu_0`, where
     :math:`\\alpha` is the share of the total precision that comes from the data.
+    In a hierarchical model the same number is the *shrinkage factor* of a group
+    with ``n`` members: :math:`\\sigma_\\alpha^2 / (\\sigma_\\alpha^2 + \\sigma_y^2/n)`,
+    with ``sigma = sigma_y`` and ``sigma0 = sigma_alpha`` (chapter 4).
 
     Parameters
     ----------
-    n : int
-        Number of observations, at least 0.
+    n : int or array_like of int, shape (k,)
+        Number(s) of observations, each at least 0.
     sigma : float
         Known standard deviation of one observation.
     sigma0 : float
@@ -69,7 +72,7 @@ def posterior_weight(n: int, *, sigma: float, sigma0: float) -> float:
 
     Returns
     -------
-    float
+    float or numpy.ndarray, shape (k,)
         :math:`\\alpha = \\dfrac{n/\\sigma^2}{n/\\sigma^2 + 1/\\sigma_0^2} \\in [0, 1)`.
 
     Examples
@@ -77,12 +80,18 @@ def posterior_weight(n: int, *, sigma: float, sigma0: float) -> float:
     >>> posterior_weight(10, sigma=2.0, sigma0=1.0)
     0.7142857142857143
     """
-    if isinstance(n, bool) or not float(n).is_integer() or n < 0:
-        raise ValueError(f"n must be a whole number >= 0; got {n!r}")
+    try:
+        counts = np.asarray(n, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"n must be a whole number >= 0, or an array of them; got {n!r}") from None
+    if (isinstance(n, (bool, np.bool_)) or counts.ndim > 1 or not np.all(np.isfinite(counts))
+            or np.any(counts < 0) or np.any(counts != np.round(counts))):
+        raise ValueError(f"n must be a whole number >= 0, or an array of them; got {n!r}")
     sigma = _positive_scale(sigma, "sigma")
     sigma0 = _positive_scale(sigma0, "sigma0")
-    data_precision = n / sigma**2
-    return data_precision / (data_precision + 1 / sigma0**2)
+    data_precision = counts / sigma**2
+    alpha = data_precision / (data_precision + 1 / sigma0**2)
+    return float(alpha) if counts.ndim == 0 else alpha
 
 
 def normal_posterior(y, *, sigma: float, mu0: float, sigma0: float):

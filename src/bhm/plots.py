@@ -8,7 +8,7 @@ from __future__ import annotations
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 
-__all__ = ["COLORS", "use_style", "density_triplet"]
+__all__ = ["COLORS", "use_style", "density_triplet", "shrinkage"]
 
 #: Colour roles, the same on every page.
 COLORS = {
@@ -58,5 +58,33 @@ def density_triplet(ax, grid, *, prior, likelihood, posterior, xlabel: str):
         ax.plot(grid, values, color=COLORS[role], lw=2, label=role)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
+    ax.legend()
+    return ax
+
+
+def shrinkage(ax, sizes, no_pooling, partial_pooling, complete_pooling: float, *, ylabel: str):
+    """Arrows from each group's own estimate to its partial-pooling estimate.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    sizes : array_like, shape (J,)
+        Number of observations per group (x axis, log scale).
+    no_pooling, partial_pooling : array_like, shape (J,)
+        Group estimates without pooling (group means) and with partial pooling.
+    complete_pooling : float
+        The one estimate of complete pooling, drawn as a horizontal line.
+    ylabel : str
+        Label of the estimate axis, with units.
+    """
+    ax.axhline(complete_pooling, color=COLORS["complete"], lw=1.5, label="complete pooling")
+    for n, a, b in zip(sizes, no_pooling, partial_pooling):
+        ax.annotate("", xy=(n, b), xytext=(n, a),
+                    arrowprops=dict(arrowstyle="->", color=COLORS["partial"], lw=1, alpha=0.7))
+    ax.scatter(sizes, no_pooling, s=18, color=COLORS["none"], zorder=3, label="no pooling")
+    ax.scatter(sizes, partial_pooling, s=18, color=COLORS["partial"], zorder=3, label="partial pooling")
+    ax.set_xscale("log")
+    ax.set_xlabel("group size $n_j$ (log scale)")
+    ax.set_ylabel(ylabel)
     ax.legend()
     return ax
