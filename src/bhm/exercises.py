@@ -1,0 +1,880 @@
+"""Exercises that answer back: answer checks, and the student notebooks.
+
+The book's chapters end with exercises (sphinx-exercise). Every exercise that asks
+for a number or for code ends with a **check**::
+
+    from bhm.exercises import check
+    check("ex1-alpha", alpha_25)
+
+which prints one plain-text line and returns a :class:`CheckResult`:
+
+* ``✓ ex1-alpha: right``;
+* ``✗ ex1-alpha: wrong. Hint: ...``, the hint naming what is expected (type,
+  shape, range, order of magnitude, the formula to revisit) without the answer;
+* ``… ex1-alpha: not answered yet ...`` when the answer is ``...`` (Ellipsis), the
+  value every stub of a student notebook assigns.
+
+Numbers may be Python or NumPy scalars or one-element arrays; a distribution may
+be a pair ``(mean, sd)`` or a frozen ``scipy.stats`` distribution. A check never
+raises on the answer: a string, ``None``, NaN, a wrong shape, a
+function that raises, all are wrong answers with a hint. (An unknown check *name*
+is a mistake in the book, not in an answer, and raises ``KeyError``.)
+
+The registry
+------------
+:data:`CHECKS` maps each name to a :class:`Check`: the label of the exercise it
+belongs to, the chapter, a ``prompt`` (what to assign; it becomes the ``# TODO``
+comment of the stub) and a ``judge``. A judge takes the answer and raises
+:class:`Wrong` with a hint if it is wrong. Expected values are **computed** by the
+judges, from :mod:`bhm.conjugate`, :mod:`bhm.mcmc` and :mod:`bhm.diagnostics`
+with the chapters' data and seeds, never typed in; they are computed only when an
+answer arrives, and cached. Tolerances fit the question:
+
+* closed forms: an absolute tolerance that admits answers rounded as the
+  exercise suggests (alpha to three decimals, points to two);
+* Monte Carlo answers (an acceptance rate, a probability or a mean from MCMC
+  draws): the exact value (the equilibrium acceptance rate of a random walk on a
+  normal target, the conjugate posterior probability, a mean by quadrature) with
+  a tolerance of four to five Monte Carlo standard errors, so any correct run,
+  with any seed, passes;
+* a Monte Carlo standard error: within 25 % of ArviZ's estimate for the
+  chapter's run (estimates by ESS or by batch means agree to that; the iid
+  formula, off by a factor of two here, does not);
+* answers that depend on one run and have no exact value (the R-hat of a stuck
+  sampler): the run is repeated with the chapter's seed;
+* answers that are a function (``ex3-split``): the function is called on test
+  draws and compared with a reference implementation.
+
+The solution cells and the student notebooks
+--------------------------------------------
+In a chapter, an exercise's solution is the text between ``{solution-start}`` and
+``{solution-end}``; its code cells end with a marker line ``# check`` followed by
+the check calls, so the book shows "✓ ... right" inside the dropdown::
+
+    alpha_25 = conjugate.posterior_weight(25, sigma=15.0, sigma0=5.0)
+    print(round(alpha_25, 4))
+    # check
+    check("ex1-alpha", alpha_25)
+
+:func:`student_notebook` (``python -m bhm exercises --out DIR``) reads a chapter
+with jupytext and writes it with nbformat, keeping the prose, the worked examples
+and the hidden assert cells (they check the worked examples), and turning
+sphinx-exercise and MyST markup into plain Markdown. In each solution it
+
+* drops the solution prose, leaving a short "write your solution" note;
+* replaces the code above ``# check`` by a **stub**: for each check
+  ``check(name, variable)`` below the marker, the line
+  ``variable = ...  # TODO: <prompt>``, valid Python that assigns Ellipsis;
+* keeps the lines after ``# check`` unchanged.
+
+So the second argument of a check call in a solution cell must be a plain
+variable name. A student notebook run unchanged reports "not answered yet" at
+every check, and no cell fails. A solution code cell without the marker (a
+chapter without checks) becomes a ``# TODO`` comment.
+
+Adding a check: write its judge below, registered with ``@_register(name,
+exercise=label, chapter=n, prompt=...)``; call it after ``# check`` in the
+exercise's solution; give ``tests/test_exercises.py`` right answers (reached
+other ways than the book's) and typical wrong ones for it. The tests check that
+every registered check is used in its exercise's solution and every check used
+is registered.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "CHECKS",
+    "Check",
+    "CheckResult",
+    "Wrong",
+    "chapter_files",
+    "check",
+    "check_calls",
+    "student_notebook",
+    "write_student_notebooks",
+]
+
+RIGHT, WRONG, NOT_ANSWERED = "right", "wrong", "not answered"
+CHECK_MARKER = "# check"
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What :func:`check` found.
+
+    Attributes
+    ----------
+    name : str
+        The check's name, e.g. ``"ex1-alpha"``.
+    status : str
+        ``"right"``, ``"wrong"`` or ``"not answered"``.
+    message : str
+        The plain-text line :func:`check` printed (with the hint when wrong).
+    """
+
+    name: str
+    status: str
+    message: str
+
+    @property
+    def right(self) -> bool:
+        """True if the answer is right."""
+        return self.status == RIGHT
+
+    def __str__(self) -> str:
+        return self.message
+
+    def _ipython_display_(self):
+        # check() has printed the message already; a check call as the last line
+        # of a cell must not show it twice.
+        return None
+
+
+class Wrong(Exception):
+    """Raised by a judge: the answer is wrong; the message is the hint."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One registered check.
+
+    Attributes
+    ----------
+    name : str
+        Name used in ``check(name, answer)``.
+    exercise : str
+        Label of the exercise (sphinx-exercise ``:label:``) whose solution calls it.
+    chapter : int
+        Chapter number.
+    prompt : str
+        What to assign, shown as ``# TODO`` in the student notebook's stub.
+    judge : callable
+        ``judge(answer)`` returns if the answer is right and raises
+        :class:`Wrong` with a hint otherwise.
+    """
+
+    name: str
+    exercise: str
+    chapter: int
+    prompt: str
+    judge: Callable[[Any], None]
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def _register(name, *, exercise, chapter, prompt):
+    def decorator(judge):
+        CHECKS[name] = Check(name=name, exercise=exercise, chapter=chapter, prompt=prompt, judge=judge)
+        return judge
+
+    return decorator
+
+
+def check(name: str, answer: Any) -> CheckResult:
+    """Check an answer to an exercise, print the verdict and return it.
+
+    Parameters
+    ----------
+    name : str
+        Name of the check, as given in the exercise (a key of :data:`CHECKS`).
+    answer : object
+        Your answer; ``...`` (Ellipsis) means not answered yet.
+
+    Returns
+    -------
+    CheckResult
+        With ``status`` ``"right"``, ``"wrong"`` or ``"not answered"``.
+
+    Raises
+    ------
+    KeyError
+        If no check has this name (a mistake in the book, not in the answer).
+
+    Examples
+    --------
+    >>> check("ex3-rhat-by-hand", ...).status
+    … ex3-rhat-by-hand: not answered yet (replace the ... by your answer)
+    'not answered'
+    """
+    if name not in CHECKS:
+        raise KeyError(f"no check named {name!r}; the checks are {sorted(CHECKS)}")
+    if answer is Ellipsis:
+        result = CheckResult(name, NOT_ANSWERED, f"… {name}: not answered yet (replace the ... by your answer)")
+    else:
+        try:
+            CHECKS[name].judge(answer)
+        except Wrong as wrong:
+            result = CheckResult(name, WRONG, f"✗ {name}: wrong. Hint: {wrong}")
+        except Exception as error:  # noqa: BLE001 - an answer never raises a traceback
+            result = CheckResult(
+                name, WRONG,
+                f"✗ {name}: wrong. Hint: your answer could not be used ({type(error).__name__}: {error}); "
+                f"expected {CHECKS[name].prompt}",
+            )
+        else:
+            result = CheckResult(name, RIGHT, f"✓ {name}: right")
+    print(result.message)
+    return result
+
+
+# --------------------------------------------------------------------------- reading answers
+
+
+def _describe(answer) -> str:
+    if answer is None:
+        return "None"
+    if isinstance(answer, str):
+        return f"the string {answer!r}"
+    shape = getattr(answer, "shape", None)
+    if shape is not None and shape != ():
+        return f"an array of shape {tuple(shape)}"
+    if isinstance(answer, (list, tuple)):
+        return f"a {type(answer).__name__} of length {len(answer)}"
+    return f"a {type(answer).__name__}"
+
+
+def _number(answer, what: str) -> float:
+    """One finite number, or Wrong with a hint about type and shape."""
+    if answer is None or isinstance(answer, (str, bytes, bool, np.bool_)) or callable(answer):
+        raise Wrong(f"expected one number ({what}); you gave {_describe(answer)}")
+    try:
+        array = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        raise Wrong(f"expected one number ({what}); you gave {_describe(answer)}") from None
+    if array.size != 1:
+        raise Wrong(f"expected one number ({what}); you gave {_describe(answer)}")
+    value = float(array.reshape(()))
+    if not math.isfinite(value):
+        raise Wrong(f"your answer is {value}; expected a finite number ({what})")
+    return value
+
+
+def _mean_and_sd(answer, what: str) -> tuple[float, float]:
+    """A pair (mean, sd), or a frozen scipy.stats distribution."""
+    if hasattr(answer, "dist") and callable(getattr(answer, "mean", None)) and callable(getattr(answer, "std", None)):
+        mean, sd = float(answer.mean()), float(answer.std())
+    else:
+        if answer is None or isinstance(answer, (str, bytes)) or callable(answer):
+            raise Wrong(f"expected {what} as a pair (mean, sd) or a frozen scipy.stats distribution; "
+                        f"you gave {_describe(answer)}")
+        try:
+            array = np.asarray(answer, dtype=float)
+        except (TypeError, ValueError):
+            raise Wrong(f"expected {what} as a pair (mean, sd) of numbers; you gave {_describe(answer)}") from None
+        if array.shape != (2,):
+            raise Wrong(f"expected {what} as a pair (mean, sd); you gave {_describe(answer)}")
+        mean, sd = (float(v) for v in array)
+    if not (math.isfinite(mean) and math.isfinite(sd)):
+        raise Wrong(f"your mean or sd is not finite ({mean}, {sd}); expected {what}")
+    if sd <= 0:
+        raise Wrong(f"a standard deviation is positive; yours is {sd:g}")
+    return mean, sd
+
+
+def _whole_number(answer, what: str) -> int:
+    value = _number(answer, what)
+    if value != round(value):
+        raise Wrong(f"{what} is a whole number; you gave {value:g}")
+    return int(round(value))
+
+
+def _probability(answer, what: str) -> float:
+    value = _number(answer, what)
+    if 1 < value <= 100:
+        raise Wrong(f"give {what} as a fraction between 0 and 1, not a percentage")
+    if not 0 <= value <= 1:
+        raise Wrong(f"{what} lies between 0 and 1; you gave {value:g}")
+    return value
+
+
+# --------------------------------------------------------------------------- the chapters' data
+
+
+@functools.lru_cache(maxsize=None)
+def _scores() -> np.ndarray:
+    """Chapters 1 and 2: the ten simulated course-work scores (seed 20261125)."""
+    return np.random.default_rng(20261125).normal(72.0, 15.0, size=10)
+
+
+SIGMA, MU0, SIGMA0 = 15.0, 60.0, 10.0  # chapters 1 and 2: known sd, prior mean and sd (points)
+
+
+@functools.lru_cache(maxsize=None)
+def _exact_posterior():
+    from bhm import conjugate
+
+    return conjugate.normal_posterior(_scores(), sigma=SIGMA, mu0=MU0, sigma0=SIGMA0)
+
+
+def _log_posterior(mu):
+    """Chapter 2's log target: log p(y | mu) + log p(mu), mu of shape (n_chains, 1)."""
+    from scipy import stats
+
+    mu = mu[:, 0]
+    return stats.norm.logpdf(mu, MU0, SIGMA0) + stats.norm.logpdf(_scores()[:, None], mu, SIGMA).sum(axis=0)
+
+
+@functools.lru_cache(maxsize=None)
+def _good_run_indicator() -> np.ndarray:
+    """Chapter 2's run ``result`` (4 chains x 5,000, step 10, seed 3): 1{mu > 70}."""
+    from bhm import mcmc
+
+    run = mcmc.metropolis_hastings(_log_posterior, np.full((4, 1), 60.0), 5000, step=10.0, seed=3)
+    return (run.draws[..., 0] > 70).astype(float)
+
+
+@functools.lru_cache(maxsize=None)
+def _good_run_mcse() -> float:
+    import arviz as az
+
+    return float(az.mcse(az.from_dict(posterior={"h": _good_run_indicator()}))["h"])
+
+
+def _log_bimodal(x):
+    """Chapter 3's target: an equal mixture of N(-5, 1) and N(5, 1)."""
+    from scipy import stats
+
+    x = x[:, 0]
+    return np.logaddexp(stats.norm.logpdf(x, -5, 1), stats.norm.logpdf(x, 5, 1)) + np.log(0.5)
+
+
+@functools.lru_cache(maxsize=None)
+def _bimodal_rhat(n_draws: int) -> float:
+    """Chapter 3: classic R-hat of 4 chains from (-10, -3, 3, 10), step 1, seed 4."""
+    from bhm import diagnostics, mcmc
+
+    x0 = np.array([[-10.0], [-3.0], [3.0], [10.0]])
+    run = mcmc.metropolis_hastings(_log_bimodal, x0, n_draws, step=1.0, seed=4)
+    return diagnostics.gelman_rubin(run.draws[..., 0])
+
+
+# --------------------------------------------------------------------------- chapter 1
+
+
+@_register("ex1-alpha", exercise="ex1-alpha", chapter=1,
+           prompt="the weight alpha of the data for n = 25, sigma = 15, sigma0 = 5 (a number)")
+def _ex1_alpha(answer):
+    from bhm import conjugate
+
+    value = _number(answer, "the weight alpha")
+    if not 0 <= value <= 1:
+        raise Wrong(f"alpha is the data's share of the total precision, so it lies between 0 and 1; "
+                    f"you gave {value:g}")
+    if abs(value - conjugate.posterior_weight(25, sigma=15.0, sigma0=5.0)) > 5e-4:
+        raise Wrong("revisit alpha = (n/sigma^2) / (n/sigma^2 + 1/sigma0^2), the data's share of the "
+                    "precision, with n = 25, sigma = 15 and sigma0 = 5 (precisions use variances)")
+
+
+@_register("ex1-alpha-mean", exercise="ex1-alpha", chapter=1,
+           prompt="the posterior mean in points when ybar = 70 (a number)")
+def _ex1_alpha_mean(answer):
+    from bhm import conjugate
+
+    value = _number(answer, "the posterior mean in points")
+    if not 60 <= value <= 70:
+        raise Wrong("the posterior mean lies between the prior mean (60 points) and the sample mean "
+                    f"(70 points); you gave {value:g}")
+    alpha = conjugate.posterior_weight(25, sigma=15.0, sigma0=5.0)
+    if abs(value - (alpha * 70 + (1 - alpha) * 60)) > 0.01:
+        raise Wrong("the posterior mean is alpha * ybar + (1 - alpha) * mu0, with alpha from the first part "
+                    "(give it to two decimals or better)")
+
+
+@_register("ex1-flat", exercise="ex1-flat", chapter=1,
+           prompt="the limit posterior as sigma0 -> infinity, as (mean, sd) or a frozen scipy.stats distribution")
+def _ex1_flat(answer):
+    y = _scores()
+    mean, sd = _mean_and_sd(answer, "the posterior of mu as sigma0 -> infinity")
+    if abs(mean - y.mean()) <= 0.01 and abs(sd / (SIGMA / np.sqrt(y.size)) - 1) <= 1e-3:
+        return
+    if abs(mean - MU0) < 0.5 and sd < 0.5:
+        raise Wrong("that looks like the other limit, sigma0 -> 0 (a dogmatic prior); "
+                    "the question asks for a vague prior, sigma0 -> infinity")
+    raise Wrong("as sigma0 -> infinity the prior's precision 1/sigma0^2 vanishes: set it to 0 in the "
+                "conjugate posterior (mean and variance) for the ten scores y with sigma = 15; "
+                "remember that the sd of a mean of n observations is sigma/sqrt(n)")
+
+
+@_register("ex1-sequential", exercise="ex1-sequential", chapter=1,
+           prompt="the posterior after the second step, as (mean, sd) or a frozen scipy.stats distribution")
+def _ex1_sequential(answer):
+    exact = _exact_posterior()
+    mean, sd = _mean_and_sd(answer, "the posterior after both halves")
+    if abs(mean - exact.mean()) <= 5e-3 and abs(sd - exact.std()) <= 5e-3:
+        return
+    raise Wrong("step 1: the posterior from y[:5] under the prior N(60, 10^2); step 2: that posterior "
+                "as the prior of y[5:], i.e. mu0 = its mean and sigma0 = its sd (not its variance), "
+                "with the same sigma = 15")
+
+
+@_register("ex1-n-needed", exercise="ex1-n-needed", chapter=1,
+           prompt="the smallest number of students n with alpha >= 0.9 (a whole number)")
+def _ex1_n_needed(answer):
+    from bhm import conjugate
+
+    n = _whole_number(answer, "a number of students")
+    if n < 0:
+        raise Wrong(f"a number of students is at least 0; you gave {n}")
+
+    def alpha(k):
+        return conjugate.posterior_weight(k, sigma=15.0, sigma0=5.0)
+
+    if alpha(n) < 0.9:
+        raise Wrong(f"with n = {n}, alpha = {alpha(n):.3f} < 0.9: revisit alpha >= 0.9 "
+                    "<=> n/sigma^2 >= 9/sigma0^2, with sigma = 15 and sigma0 = 5")
+    if n > 0 and alpha(n - 1) >= 0.9:
+        raise Wrong(f"with n = {n} alpha >= 0.9 indeed, but fewer students suffice: the question asks "
+                    "for the smallest n")
+
+
+# --------------------------------------------------------------------------- chapter 2
+
+_STEP = 30.0  # ex2-acceptance: the random walk's step (points)
+
+
+def _stationary_acceptance(step: float) -> float:
+    """Acceptance rate of a Gaussian random walk on a normal target in equilibrium.
+
+    For a N(m, s^2) target and increments N(0, step^2) it is (2/pi) arctan(2 s / step).
+    """
+    return 2 / np.pi * np.arctan(2 * _exact_posterior().std() / step)
+
+
+@_register("ex2-acceptance", exercise="ex2-acceptance", chapter=2,
+           prompt="the average acceptance rate of the 4 chains with step 30 (a number between 0 and 1)")
+def _ex2_acceptance(answer):
+    value = _probability(answer, "an acceptance rate")
+    # 4 chains x 5,000 iterations: the average acceptance rate has a Monte Carlo sd of
+    # about 0.003 (measured over seeds); 0.015 is about five of those.
+    if abs(value - _stationary_acceptance(_STEP)) > 0.015:
+        raise Wrong("the share of accepted candidates, averaged over the 4 chains, for a run of "
+                    "mcmc.metropolis_hastings(log_posterior, x0, 5000, step=30.0, seed=7); your value is "
+                    "further from the reference than Monte Carlo error (about 0.015) explains")
+
+
+@_register("ex2-acceptance-verdict", exercise="ex2-acceptance", chapter=2,
+           prompt='"too small", "about right" or "too large" (a string)')
+def _ex2_acceptance_verdict(answer):
+    options = ("too small", "about right", "too large")
+    if not isinstance(answer, str) or answer.strip().lower().replace("_", " ") not in options:
+        raise Wrong(f"answer with one of the strings {', '.join(map(repr, options))}; you gave {_describe(answer)}")
+    optimum = 2.4 * _exact_posterior().std()  # one-dimensional normal target
+    expected = "too large" if _STEP > 2 * optimum else "too small" if _STEP < optimum / 2 else "about right"
+    if answer.strip().lower().replace("_", " ") != expected:
+        raise Wrong("compare the step with the optimum for a one-dimensional normal target, about "
+                    "2.4 posterior sds (acceptance about 0.44)")
+
+
+@_register("ex2-mcse-estimate", exercise="ex2-mcse", chapter=2,
+           prompt="the estimate of P(mu > 70 | y) from the draws of result (a number between 0 and 1)")
+def _ex2_mcse_estimate(answer):
+    value = _probability(answer, "a probability")
+    if abs(value - _exact_posterior().sf(70)) > 4 * _good_run_mcse():
+        raise Wrong("estimate the probability by the share of draws above 70 points, over all 4 chains "
+                    "of result (result.draws[..., 0]); your value is further from the exact "
+                    "probability than four Monte Carlo standard errors")
+
+
+@_register("ex2-mcse", exercise="ex2-mcse", chapter=2,
+           prompt="the Monte Carlo standard error of that estimate (a positive number)")
+def _ex2_mcse(answer):
+    value = _number(answer, "a Monte Carlo standard error")
+    if value <= 0:
+        raise Wrong(f"a standard error is positive; you gave {value:g}")
+    if value > 0.1:
+        raise Wrong("far too large: the MCSE of a probability estimated from 20,000 draws is of order "
+                    "0.001 to 0.01 (is your answer a variance, or the posterior sd?)")
+    reference = _good_run_mcse()
+    if value < reference / 1.25:
+        raise Wrong("too small: successive draws of a chain are correlated, so the MCSE is "
+                    "sd(h) / sqrt(ESS) with the effective sample size of h = 1{mu > 70}, not the number "
+                    "of draws")
+    if value > reference * 1.25:
+        raise Wrong("too large: the MCSE is sd(h) / sqrt(ESS), with h = 1{mu > 70} and the effective "
+                    "sample size of h over all 4 chains of result (arviz.mcse computes it)")
+
+
+@functools.lru_cache(maxsize=None)
+def _mean_without_hastings() -> float:
+    """Mean of the density proportional to pi(x)/x, pi = Gamma(3, rate 2), by quadrature."""
+    from scipy import integrate, stats
+
+    target = stats.gamma(a=3.0, scale=1 / 2.0)
+    mass = integrate.quad(lambda x: target.pdf(x) / x, 0, np.inf)[0]
+    first_moment = integrate.quad(target.pdf, 0, np.inf)[0]  # x * pi(x) / x
+    return first_moment / mass
+
+
+@_register("ex2-wrong-target", exercise="ex2-wrong-target", chapter=2,
+           prompt="the mean of the distribution the chain samples without the Hastings term (a number)")
+def _ex2_wrong_target(answer):
+    value = _number(answer, "a mean")
+    # Monte Carlo tolerance: the run `without` (4 chains x 20,000) estimates it with an
+    # MCSE of about 0.005.
+    if abs(value - _mean_without_hastings()) <= 0.03:
+        return
+    if abs(value - 1.5) <= 0.03:
+        raise Wrong("that is the mean of the target pi = Gamma(3, 2); without the Hastings term "
+                    "the chain samples another density, proportional to pi(x)/x")
+    raise Wrong("the mean of the density proportional to pi(x)/x, for pi = Gamma(3, rate 2): "
+                "normalise it (integrate, or recognise the family), or estimate it from the run `without`")
+
+
+# --------------------------------------------------------------------------- chapter 3
+
+_TWO_CHAINS = np.array([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]])
+
+
+@_register("ex3-rhat-by-hand", exercise="ex3-rhat-by-hand", chapter=3,
+           prompt="R-hat of the two chains (1, 2, 3) and (3, 4, 5) (a number)")
+def _ex3_rhat_by_hand(answer):
+    from bhm import diagnostics
+
+    if hasattr(answer, "rhat") and not isinstance(answer, np.ndarray):  # a GelmanRubinParts
+        answer = answer.rhat
+    value = _number(answer, "R-hat")
+    if value < 1:
+        raise Wrong(f"for chains whose means differ, Var+ > W and so R-hat > 1; you gave {value:g}")
+    if abs(value - diagnostics.gelman_rubin(_TWO_CHAINS)) > 5e-4:
+        raise Wrong("revisit R-hat = sqrt(Var+ / W), Var+ = (N-1)/N * W + B/N, where s_m^2 divides by "
+                    "N - 1 and B/N by M - 1 (here M = 2 chains of N = 3 draws)")
+
+
+@_register("ex3-long-enough", exercise="ex3-long-enough", chapter=3,
+           prompt="the classic R-hat of the 100,000-iteration run (a number)")
+def _ex3_long_enough(answer):
+    value = _number(answer, "R-hat")
+    if value < 1 - 1e-9:
+        raise Wrong(f"the classic R-hat is at least about 1; you gave {value:g}")
+    if abs(value / _bimodal_rhat(100_000) - 1) <= 1e-3:
+        return
+    if abs(value / _bimodal_rhat(4000) - 1) <= 1e-3:
+        raise Wrong("that is the R-hat of the 4,000-iteration run; the question asks for the "
+                    "100,000-iteration one")
+    raise Wrong("the slides' R-hat (diagnostics.gelman_rubin, not split, not rank-normalised) of the "
+                "draws of log_bimodal with x0 = (-10, -3, 3, 10), step 1, 100,000 iterations, seed 4")
+
+
+def _split_rhat(draws) -> float:
+    from bhm import diagnostics
+
+    half = draws.shape[1] // 2
+    return diagnostics.gelman_rubin(np.concatenate([draws[:, :half], draws[:, -half:]], axis=0))
+
+
+def _split_test_draws() -> list[np.ndarray]:
+    rng = np.random.default_rng(20261203)
+    t = np.linspace(0, 1, 1000)
+    return [
+        rng.normal(size=(4, 1000)) + 3 * t,                          # drifting chains
+        rng.normal(size=(4, 600)) + np.array([[0.0], [0.0], [0.0], [0.4]]),  # one chain shifted
+        rng.normal(size=(3, 10)),                                    # short chains
+    ]
+
+
+@_register("ex3-split", exercise="ex3-split", chapter=3,
+           prompt="def split_gelman_rubin(draws): a function of an (M, N) array returning the split R-hat")
+def _ex3_split(answer):
+    from bhm import diagnostics
+
+    if not callable(answer):
+        raise Wrong(f"expected a function, split_gelman_rubin(draws), returning one number; "
+                    f"you gave {_describe(answer)}")
+    for draws in _split_test_draws():
+        try:
+            returned = answer(draws.copy())
+        except Exception as error:  # noqa: BLE001
+            raise Wrong(f"your function raised {type(error).__name__} ({error}) on draws of shape "
+                        f"{draws.shape}") from None
+        try:
+            value = _number(returned, "R-hat")
+        except Wrong:
+            raise Wrong(f"your function should return one number, the split R-hat; on draws of shape "
+                        f"{draws.shape} it returned {_describe(returned)}") from None
+        if abs(value / _split_rhat(draws) - 1) > 1e-8:
+            if abs(value / diagnostics.gelman_rubin(draws) - 1) <= 1e-8:
+                raise Wrong(f"on draws of shape {draws.shape} your function returns the classic R-hat "
+                            "of the unsplit chains; split each chain into its first and second half first")
+            raise Wrong(f"on draws of shape {draws.shape} your function returns {value:.4f}: split each "
+                        "of the M chains into two halves of N/2 draws, then apply the slides' formula "
+                        "(not rank-normalised) to the 2M half-chains")
+
+
+# --------------------------------------------------------------------------- student notebooks
+
+
+def default_book_dir() -> Path:
+    """The book's folder: ``book/`` of the repository this package sits in, else ``./book``."""
+    here = Path(__file__).resolve().parents[2] / "book"
+    return here if here.is_dir() else Path.cwd() / "book"
+
+
+def chapter_files(book_dir=None) -> list[Path]:
+    """The chapters: ``NN_*.md`` files of ``book_dir`` that are notebooks (have a kernelspec)."""
+    book_dir = Path(book_dir) if book_dir is not None else default_book_dir()
+    files = []
+    for path in sorted(book_dir.glob("[0-9][0-9]_*.md")):
+        head = path.read_text(encoding="utf-8")[:2000]
+        if head.startswith("---") and "kernelspec:" in head.split("\n---", 1)[0]:
+            files.append(path)
+    return files
+
+
+def check_calls(source: str) -> list[tuple[str, str | None]]:
+    """The check calls of a code cell: ``(name, variable)`` pairs, in order.
+
+    ``variable`` is the name passed as the answer, or None if the answer is an
+    expression. Calls are ``check("name", x)`` or ``<module>.check("name", x)``.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    calls = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if called != "check" or not node.args or not isinstance(node.args[0], ast.Constant):
+            continue
+        if not isinstance(node.args[0].value, str):
+            continue
+        variable = node.args[1].id if len(node.args) > 1 and isinstance(node.args[1], ast.Name) else None
+        calls.append(((node.lineno, node.col_offset), node.args[0].value, variable))
+    return [(name, variable) for _, name, variable in sorted(calls)]
+
+
+def _stub(source: str, label: str) -> str:
+    """The student's version of a solution code cell."""
+    lines = source.splitlines()
+    marker = next((i for i, line in enumerate(lines) if line.strip() == CHECK_MARKER), None)
+    if marker is None:
+        return f"# TODO: your code for exercise {label} (the solution is not part of this notebook)"
+    kept = "\n".join(lines[marker + 1:])
+    stubs, seen = [], set()
+    for name, variable in check_calls(kept):
+        if variable is None:
+            raise ValueError(f"exercise {label}: the answer of check({name!r}, ...) must be a variable name, "
+                             "so that the student notebook can stub it")
+        if name not in CHECKS:
+            raise ValueError(f"exercise {label}: no check named {name!r} is registered in bhm.exercises")
+        if variable not in seen:
+            seen.add(variable)
+            stubs.append(f"{variable} = ...  # TODO: {CHECKS[name].prompt}")
+    return "\n".join(["# Replace each ... by your answer (write any code you need above it).", *stubs,
+                      "", CHECK_MARKER, kept])
+
+
+_FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}\s*(?P<argument>.*)$")
+_OPTION = re.compile(r"^:(?P<key>[\w-]+):\s*(?P<value>.*)$")
+_ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<text>[^`]*)`")
+_TARGET = re.compile(r"^\([\w-]+\)=\s*$")
+_NOTE_SLOT = re.compile(r"@@solution-note (\S+)@@")
+_TITLE = re.compile(r"^\(([\w-]+)\)=[ \t]*\n+#+[ \t]+(.+)$", re.MULTILINE)
+
+
+def _titles(book_dir: Path) -> dict[str, str]:
+    """Targets ``(label)=`` of the book's headings: label -> heading text."""
+    titles = {}
+    for path in sorted(book_dir.glob("*.md")):
+        for match in _TITLE.finditer(path.read_text(encoding="utf-8")):
+            titles[match[1]] = match[2].strip()
+    return titles
+
+
+def _directives(text: str):
+    """Split MyST markdown into ('text', str) and ('directive', name, argument, options, body) parts."""
+    lines = text.split("\n")
+    i = 0
+    plain: list[str] = []
+    while i < len(lines):
+        match = _FENCE.match(lines[i])
+        if not match:
+            plain.append(lines[i])
+            i += 1
+            continue
+        if plain:
+            yield ("text", "\n".join(plain))
+            plain = []
+        fence, j = match["fence"], i + 1
+        options = {}
+        while j < len(lines) and _OPTION.match(lines[j]):
+            option = _OPTION.match(lines[j])
+            options[option["key"]] = option["value"]
+            j += 1
+        body = []
+        while j < len(lines) and lines[j].strip() != fence:
+            body.append(lines[j])
+            j += 1
+        yield ("directive", match["name"], match["argument"].strip(), options, "\n".join(body).strip("\n"))
+        i = j + 1
+    if plain:
+        yield ("text", "\n".join(plain))
+
+
+class _Converter:
+    """Turns a chapter's cells into a student notebook's cells."""
+
+    NOTE = ("*Your solution: write it in the code cell below, replacing each `...`; the lines after "
+            "`# check` tell you whether it is right.*")
+    NOTE_CODE = "*Your solution: write it in the code cell below.*"
+    NOTE_NO_CODE = "*Your solution: write it here.*"
+
+    def __init__(self, chapter: int, titles: dict[str, str] | None = None):
+        self.chapter = chapter
+        self.titles = titles or {}
+        self.exercise = 0
+        self.solution: str | None = None  # label of the open solution
+        self.with_code: set[str] = set()  # labels of the solutions that have code cells
+        self.with_checks: set[str] = set()  # ... that have checks
+
+    def markdown(self, text: str) -> str:
+        out = []
+        for part in _directives(text):
+            if part[0] == "text":
+                if self.solution is None:
+                    out.append(part[1])
+                continue
+            _, name, argument, options, body = part
+            if name == "solution-start":
+                self.solution = argument or "?"
+                out.append(f"@@solution-note {self.solution}@@")
+            elif name == "solution-end":
+                self.solution = None
+            elif self.solution is not None:
+                continue
+            elif name in ("exercise", "exercise-start"):
+                self.exercise += 1
+                label = options.get("label", "")
+                title = f"### Exercise {self.chapter}.{self.exercise}" + (f" ({argument})" if argument else "")
+                out.append(title + (f"\n\n*(`{label}`)*" if label else "") + (f"\n\n{body}" if body else ""))
+            elif name == "exercise-end":
+                continue
+            elif name == "math":
+                out.append(f"$$\n{body}\n$$")
+            else:
+                fence = "```"
+                out.append(f"{fence}{{{name}}} {argument}".rstrip() + "\n"
+                           + "".join(f":{k}: {v}\n" for k, v in options.items()) + body + f"\n{fence}")
+        text = "\n\n".join(part.strip("\n") for part in out if part.strip())
+        text = "\n".join(line for line in text.split("\n") if not _TARGET.match(line))
+        return _ROLE.sub(self._role, text).strip()
+
+    def _role(self, match) -> str:
+        role, text = match["role"], match["text"]
+        shown = re.sub(r"\s*<[^>]*>$", "", text)  # {ref}`text <target>` -> text
+        if role == "cite":
+            return f"({shown})"
+        if role == "eq":
+            return f"(equation {shown})"
+        if role in ("ref", "doc", "numref"):
+            return f"*{self.titles.get(shown, shown)}*" if shown == text else f"*{shown}*"
+        return shown
+
+
+def student_notebook(chapter_md):
+    """The student notebook of one chapter: solutions replaced by stubs, checks kept.
+
+    Parameters
+    ----------
+    chapter_md : path-like
+        A chapter, a MyST-markdown notebook (``book/NN_*.md``).
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        Notebook format 4, with the chapter's kernelspec.
+    """
+    import jupytext
+    import nbformat
+
+    chapter_md = Path(chapter_md)
+    source = jupytext.read(chapter_md)
+    number = int(chapter_md.name[:2]) if chapter_md.name[:2].isdigit() else 0
+    converter = _Converter(number, _titles(chapter_md.parent))
+    cells = [nbformat.v4.new_markdown_cell(
+        f"*Student notebook of chapter {number}, written by `python -m bhm exercises` from "
+        f"`book/{chapter_md.name}`. The exercises at the end have their solutions taken out: "
+        "replace each `...` by your answer and run the cell; its check says whether you are right.*"
+    )]
+    for cell in source.cells:
+        if cell.cell_type == "markdown":
+            text = converter.markdown(cell.source)
+            if text:
+                cells.append(nbformat.v4.new_markdown_cell(text))
+        elif cell.cell_type == "code":
+            if converter.solution is not None:
+                converter.with_code.add(converter.solution)
+                if any(line.strip() == CHECK_MARKER for line in cell.source.splitlines()):
+                    converter.with_checks.add(converter.solution)
+                cells.append(nbformat.v4.new_code_cell(_stub(cell.source, converter.solution)))
+            else:
+                new = nbformat.v4.new_code_cell(cell.source)
+                new.metadata = dict(cell.metadata)
+                cells.append(new)
+        else:
+            cells.append(nbformat.v4.new_raw_cell(cell.source))
+    for cell in cells:  # the note of a solution depends on whether it had code
+        if cell.cell_type == "markdown":
+            cell.source = _NOTE_SLOT.sub(
+                lambda m: (_Converter.NOTE if m[1] in converter.with_checks
+                           else _Converter.NOTE_CODE if m[1] in converter.with_code else _Converter.NOTE_NO_CODE),
+                cell.source,
+            )
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    kernelspec = source.metadata.get("kernelspec", {"name": "python3", "display_name": "Python 3",
+                                                    "language": "python"})
+    notebook.metadata = {"kernelspec": dict(kernelspec), "language_info": {"name": "python"}}
+    return notebook
+
+
+def write_student_notebooks(out_dir, chapters=None, book_dir=None) -> list[Path]:
+    """Write the student notebook of each chapter into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Folder to write ``NN_name.ipynb`` into; created if missing.
+    chapters : iterable of int, optional
+        Chapter numbers; all chapters by default.
+    book_dir : path-like, optional
+        The book's folder; :func:`default_book_dir` by default.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The notebooks written.
+    """
+    import nbformat
+
+    files = chapter_files(book_dir)
+    if chapters is not None:
+        wanted = {int(c) for c in chapters}
+        missing = wanted - {int(f.name[:2]) for f in files}
+        if missing:
+            raise ValueError(f"no chapter {sorted(missing)} in {book_dir or default_book_dir()}; "
+                             f"the chapters are {[int(f.name[:2]) for f in files]}")
+        files = [f for f in files if int(f.name[:2]) in wanted]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in files:
+        target = out_dir / f"{path.stem}.ipynb"
+        nbformat.write(student_notebook(path), target)
+        written.append(target)
+    return written
