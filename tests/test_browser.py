@@ -1,0 +1,263 @@
+"""Every page of the built book, read in a real browser with the network off.
+
+`make test` builds the book first (`make book`), then this opens each page that
+_toc.yml lists, from _build/html served on 127.0.0.1, in headless Chromium
+(Debian's, driven by Playwright; `make chromium` installs it as root). Any request
+to another host is aborted and counted as a failure: the book must read offline.
+On each page it waits for MathJax to typeset and checks that
+
+* every formula was typeset (each ``.math`` element holds MathJax output, no
+  MathJax error, no raw ``$$``, ``\\(``, ``\\[`` or ``\\begin{`` in the visible text);
+* every image loaded (``naturalWidth > 0``);
+* the console shows no error, and no request failed or answered >= 400;
+
+and saves a full-page screenshot to _build/screenshots/<page>.png.
+
+Without a built book these tests fail (they do not skip): run `make book`, or
+`make test`, which does. Without Chromium they skip and say so.
+"""
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jupytext
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",
+]
+TIMEOUT_MS = 60_000
+
+
+def _toc_pages() -> list[str]:
+    """The docnames of every page in _toc.yml, in reading order."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                pages.append(entry["file"])
+            walk(entry.get("sections"))
+
+    walk(toc.get("chapters"))
+    for part in toc.get("parts") or []:
+        walk(part.get("chapters"))
+    return [re.sub(r"\.(md|ipynb)$", "", page) for page in pages]
+
+
+PAGES = _toc_pages()
+
+
+def _is_notebook(page: str) -> bool:
+    return "kernelspec" in jupytext.read(ROOT / f"{page}.md").metadata
+
+
+def _built_page(page: str) -> Path:
+    path = HTML / f"{page}.html"
+    if not path.is_file():
+        pytest.fail(
+            f"{path.relative_to(ROOT)} is missing: the book is not built (or is older than "
+            "_toc.yml). Run `make book` first; `make test` does."
+        )
+    return path
+
+
+def _chromium() -> str | None:
+    for candidate in (os.environ.get("BHM_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Download menu: no browser needed.
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a" and "href" in attrs:
+            self.hrefs.append(attrs["href"])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_download_menu(page):
+    """Every page offers its source .md; a chapter also its executed .ipynb."""
+    html_path = _built_page(page)
+    parser = _Links()
+    parser.feed(html_path.read_text(encoding="utf-8"))
+    sources = [h for h in parser.hrefs if "_sources/" in h]
+    wanted = [".md"] + ([".ipynb"] if _is_notebook(page) else [])
+    for suffix in wanted:
+        expected = f"_sources/{page}{suffix}"
+        links = [h for h in sources if h.split("?")[0].endswith(expected)]
+        assert links, f"{page}: no download link to {expected} (found {sources})"
+        target = (html_path.parent / links[0].split("?")[0]).resolve()
+        assert target.is_file(), f"{page}: download link {links[0]} points at a missing file"
+        if suffix == ".ipynb":
+            notebook = json.loads(target.read_text(encoding="utf-8"))
+            code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+            assert code and any(c.get("outputs") for c in code), f"{target} is not an executed notebook"
+
+
+# ---------------------------------------------------------------------------
+# The browser.
+
+
+@pytest.fixture(scope="module")
+def site():
+    """_build/html over HTTP on 127.0.0.1 (a free port), in a thread."""
+    if not (HTML / "index.html").is_file():
+        pytest.fail("_build/html is missing: the book is not built. Run `make book` first; `make test` does.")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(HTML)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _chromium()
+    if executable is None:
+        pytest.skip(
+            "no Chromium (looked at $BHM_CHROMIUM, chromium on PATH, /usr/bin/chromium): "
+            "`make chromium` installs Debian's package when run as root"
+        )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the `test` extra)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
+        yield chromium
+        chromium.close()
+
+
+# Text nodes a reader sees, outside code, outputs and MathJax's own markup.
+VISIBLE_TEXT = """() => {
+  const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .output';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const parts = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (parent && !parent.closest(skip)) parts.push(node.textContent);
+  }
+  return parts.join(' ');
+}"""
+
+# After MathJax's first typesetting pass: what it did, and what it left.
+MATH_REPORT = """async () => {
+  const math = Array.from(document.querySelectorAll('.math'));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  return {
+    mathjax: Boolean(window.MathJax && MathJax.version),
+    math: math.length,
+    untypeset: math.filter(el => !el.querySelector('mjx-container')).map(el => el.textContent.slice(0, 80)),
+    containers: document.querySelectorAll('mjx-container').length,
+    errors: Array.from(document.querySelectorAll('mjx-merror')).map(el => el.textContent.slice(0, 80)),
+  };
+}"""
+
+BROKEN_IMAGES = """async () => {
+  const images = Array.from(document.images);
+  images.forEach(img => { img.loading = 'eager'; });
+  await Promise.all(images.map(img => img.complete ? null : new Promise(done => {
+    img.addEventListener('load', done); img.addEventListener('error', done);
+  })));
+  return {count: images.length,
+          broken: images.filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src)};
+}"""
+
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$]*\\[A-Za-z]+[^$]*\$")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_in_browser(page, site, browser):
+    _built_page(page)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    problems = {"console errors": [], "page errors": [], "blocked requests": [], "failed requests": []}
+
+    def route(request_route):
+        url = request_route.request.url
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+            problems["blocked requests"].append(url)
+            request_route.abort("blockedbyclient")
+        else:
+            request_route.continue_()
+
+    def on_request_failed(request):
+        if request.url not in problems["blocked requests"]:
+            problems["failed requests"].append(f"{request.url}: {request.failure}")
+
+    def on_response(response):
+        if response.status >= 400:
+            problems["failed requests"].append(f"{response.url}: HTTP {response.status}")
+
+    def on_console(message):
+        if message.type == "error" and not any(url in message.text for url in problems["blocked requests"]):
+            problems["console errors"].append(f"{message.text} ({message.location.get('url', '')})")
+
+    context.route("**/*", route)
+    tab = context.new_page()
+    tab.on("requestfailed", on_request_failed)
+    tab.on("response", on_response)
+    tab.on("console", on_console)
+    tab.on("pageerror", lambda error: problems["page errors"].append(str(error)))
+    try:
+        tab.goto(f"{site}/{page}.html", wait_until="load", timeout=TIMEOUT_MS)
+        tab.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+        math = tab.evaluate(MATH_REPORT)
+        images = tab.evaluate(BROKEN_IMAGES)
+        tab.evaluate("() => document.fonts.ready.then(() => true)")
+        text = tab.evaluate(VISIBLE_TEXT)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=SHOTS / f"{page.replace('/', '__')}.png", full_page=True, timeout=TIMEOUT_MS)
+    finally:
+        context.close()
+
+    raw = sorted(set(RAW_TEX.findall(text)))
+    failures = [f"{name}: {items}" for name, items in problems.items() if items]
+    if math["math"]:
+        if not math["mathjax"]:
+            failures.append(f"{math['math']} formulas but MathJax did not load")
+        if math["untypeset"]:
+            failures.append(f"formulas left untypeset: {math['untypeset'][:5]}")
+        if not math["containers"]:
+            failures.append("no mjx-container on a page with math")
+    if math["errors"]:
+        failures.append(f"MathJax errors: {math['errors']}")
+    if raw:
+        failures.append(f"raw TeX in the visible text: {raw[:10]}")
+    if images["broken"]:
+        failures.append(f"images that did not load: {images['broken']}")
+    assert not failures, f"{page}:\n  " + "\n  ".join(failures)
