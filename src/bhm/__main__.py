@@ -1,12 +1,18 @@
-"""Command line of the course: ``python -m bhm exercises --out DIR [--chapter N]``.
+"""Command line of the course.
 
-``exercises`` writes one student notebook (.ipynb) per chapter: the chapter with
-the exercises' solutions taken out and their checks kept (see :mod:`bhm.exercises`).
+``python -m bhm exercises --out DIR [--chapter N]`` writes one student notebook
+(.ipynb) per chapter: the chapter with the exercises' solutions taken out and
+their checks kept (see :mod:`bhm.exercises`).
+
+``python -m bhm study --sims 300 --out results/study [--cells A/true/10x200 ...]``
+runs chapter 5's Monte Carlo study (see :mod:`bhm.study`); interrupted, it
+resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -23,7 +29,26 @@ def main(argv=None) -> int:
     exercises.add_argument("--chapter", type=int, action="append", metavar="N",
                            help="only chapter N (repeat for several); all chapters by default")
     exercises.add_argument("--book", metavar="DIR", help="the book's folder (default: the repository's book/)")
+    run = commands.add_parser(
+        "study",
+        help="run chapter 5's Monte Carlo study (resumable)",
+        description="Run the Monte Carlo study of chapter 5: simulate, fit and store every simulation of "
+                    "the chosen cells. Finished simulations are kept in OUT, one file each, so an "
+                    "interrupted run resumes where it stopped. With --export, also write all results "
+                    "to one CSV with a provenance file beside it.",
+    )
+    run.add_argument("--sims", type=int, default=300, help="simulations per cell (default 300)")
+    run.add_argument("--out", required=True, metavar="DIR", help="results folder (one JSON file per simulation)")
+    run.add_argument("--cells", nargs="*", metavar="PATTERN",
+                     help="cells to run, as design/prior/size with shell wildcards, e.g. 'A/*/10x200' or B "
+                          "(default: the whole grid)")
+    run.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    run.add_argument("--export", metavar="CSV", help="write all results in OUT to this .csv(.gz) file")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+
+    if args.command == "study":
+        return _study(args)
 
     if args.command == "exercises":
         try:
@@ -46,6 +71,51 @@ def main(argv=None) -> int:
         for path in written:
             print(f"wrote {path}")
         print("Open them in Jupyter, replace each ... by your answer, and run the cells.")
+    return 0
+
+
+def _study(args) -> int:
+    import json
+    import platform
+    import time
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    import bhm
+    from bhm import study
+
+    try:
+        chosen = study.parse_cells(args.cells)
+        start = time.perf_counter()
+        report = study.run_study(args.out, cells_to_run=chosen, n_sims=args.sims, max_workers=args.workers,
+                                 progress=not args.no_progress)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: every finished simulation is kept; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    print(f"{report['done']} simulations run, {report['skipped']} found done, in {report['seconds']:.0f} s")
+    log = Path(args.out) / "runs.jsonl"  # every run appends its wall time: the study's total cost
+    with log.open("a") as handle:
+        handle.write(json.dumps({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                 "command": " ".join(["python -m bhm study", *sys.argv[2:]]),
+                                 "done": report["done"], "seconds": round(time.perf_counter() - start, 1)}) + "\n")
+    if args.export:
+        results = study.load_results(args.out)
+        results.to_csv(args.export, index=False)
+        runs = [json.loads(line) for line in log.read_text().splitlines()]
+        provenance = {
+            "command": f"python -m bhm study --sims {args.sims} --out {args.out} --export {args.export}"
+                       + (f" --cells {' '.join(args.cells)}" if args.cells else ""),
+            "bhm_version": bhm.__version__, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "simulations": len(results), "sims_per_cell": args.sims, "sampler": study.SAMPLER,
+            "wall_seconds": round(sum(run["seconds"] for run in runs), 1), "machine": f"{platform.machine()}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        }
+        Path(args.export).with_suffix("").with_suffix(".json").write_text(json.dumps(provenance, indent=2) + "\n")
+        print(f"wrote {args.export} ({len(results)} rows) and its provenance")
     return 0
 
 
