@@ -4,7 +4,6 @@ The PyStan tests compile a real Stan program (about 30 s the first time on a
 fresh machine; httpstan's cache makes later runs fast).
 """
 
-import warnings
 
 import arviz as az
 import numpy as np

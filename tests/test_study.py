@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from bhm import simulate, stan, study
+from bhm import stan, study
 
 CELL = study.Cell("A", "true", "10x200")
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 
 __all__ = ["COLORS", "use_style", "density_triplet", "shrinkage"]
 
