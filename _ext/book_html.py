@@ -15,6 +15,13 @@
    declares ``const THEBE_JS_URL``, so the second copy throws "Identifier
    'THEBE_JS_URL' has already been declared" on every page
    (tests/test_browser.py reads the console).
+
+3. Plotly from the book's own files, once per page that needs it. Pages with
+   an interactive figure (``bhm.interactive``) get plotly's JavaScript, copied
+   from the installed plotly package into ``_static/plotly/`` (never a CDN),
+   as a plain script in the head, so that it is loaded before the figures'
+   inline scripts run; every page gets the small stylesheet that hides the
+   static fallback image when the live figure works and shows it in print.
 """
 
 import shutil
@@ -52,7 +59,46 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     scripts[:] = unique  # the builder's own list: it restores it after each page
 
 
+INTERACTIVE_CLASS = "bhm-interactive"   # bhm.interactive.PLOTLY_CLASS (bhm is not imported here)
+PLOTLY_JS = "plotly/plotly.min.js"
+CSS = """.bhm-interactive .bhm-fallback.bhm-has-live { display: none; }
+.bhm-interactive .bhm-control { display: inline-flex; align-items: center; gap: .4em; margin: 0 1.5em .3em 0; }
+.bhm-interactive .bhm-control input[type=range] { width: 12em; }
+.bhm-interactive .bhm-control button { border: 1px solid #999; border-radius: 4px; background: none;
+  padding: .1em .6em; margin-left: .2em; color: inherit; }
+.bhm-interactive .bhm-control button[aria-pressed=true] { background: #9467bd; color: white; border-color: #9467bd; }
+.bhm-interactive .bhm-readout { font-family: var(--pst-font-family-monospace, monospace); font-size: .9em; margin: .2em 0; }
+.bhm-interactive .bhm-fallback img { max-width: 100%; }
+@media print {
+  .bhm-interactive .bhm-live { display: none !important; }
+  .bhm-interactive .bhm-fallback { display: block !important; }
+}
+"""
+
+
+def add_plotly(app, pagename, templatename, context, doctree):
+    if INTERACTIVE_CLASS in (context.get("body") or "") and isinstance(context.get("script_files"), list):
+        context["script_files"] = context["script_files"] + [f"_static/{PLOTLY_JS}"]
+
+
+def copy_assets(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    import plotly
+
+    static = Path(app.outdir) / "_static"
+    target = static / PLOTLY_JS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", target)
+    (static / "bhm-interactive.css").write_text(CSS)
+
+
 def setup(app):
+    app.add_css_file("bhm-interactive.css")
+    # after sphinx.ext.mathjax (priority 500) adds MathJax to the page's scripts: a new list made earlier
+    # would leave those out
+    app.connect("html-page-context", add_plotly, priority=900)
+    app.connect("build-finished", copy_assets)
     # Before sphinx-book-theme's header buttons (priority 501) read ``ipynb_source``.
     app.connect("html-page-context", add_ipynb_source, priority=400)
     app.connect("html-page-context", drop_duplicate_scripts, priority=400)

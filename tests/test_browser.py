@@ -200,6 +200,23 @@ BROKEN_IMAGES = """async () => {
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$]*\\[A-Za-z]+[^$]*\$")
 
 
+def _settle(tab):
+    """Wait until the page's network is quiet.
+
+    Chromium's "networkIdle" lifecycle event never fires on the pages with a
+    plotly figure, although no request is in flight there (checked with the
+    DevTools protocol's Network events): so wait for it a while, then go on.
+    Failed, blocked and >= 400 requests are caught by the listeners either way,
+    and images are awaited one by one (BROKEN_IMAGES).
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        tab.wait_for_load_state("networkidle", timeout=10_000)
+    except PlaywrightTimeout:
+        tab.wait_for_timeout(1_000)
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_in_browser(page, site, browser):
     _built_page(page)
@@ -235,7 +252,7 @@ def test_page_in_browser(page, site, browser):
     tab.on("pageerror", lambda error: problems["page errors"].append(str(error)))
     try:
         tab.goto(f"{site}/{page}.html", wait_until="load", timeout=TIMEOUT_MS)
-        tab.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+        _settle(tab)
         math = tab.evaluate(MATH_REPORT)
         images = tab.evaluate(BROKEN_IMAGES)
         tab.evaluate("() => document.fonts.ready.then(() => true)")
@@ -261,3 +278,101 @@ def test_page_in_browser(page, site, browser):
     if images["broken"]:
         failures.append(f"images that did not load: {images['broken']}")
     assert not failures, f"{page}:\n  " + "\n  ".join(failures)
+
+
+# ---------------------------------------------------------------------------
+# Interactive figures (bhm.interactive): operate every control.
+
+INTERACTIVE = [
+    ("book/01_bayesian_thinking", "ch1-explorer"),
+    ("book/04_hierarchical_models", "ch4-model-walk"),
+    ("book/04_hierarchical_models", "ch4-pooling-slider"),
+]
+
+FIGURE_STATE = """(id) => {
+  const root = document.getElementById(id);
+  const plot = document.getElementById(id + '-plot');
+  return {
+    plotly: typeof Plotly !== 'undefined',
+    live: !root.querySelector('.bhm-live').hidden,
+    fallback_shown: getComputedStyle(root.querySelector('.bhm-fallback')).display !== 'none',
+    traces: plot && plot.data ? plot.data.map(t => Array.from(t.y || [])) : null,
+    readout: root.querySelector('.bhm-readout').textContent,
+    plotly_scripts: Array.from(document.scripts).filter(s => s.src.includes('plotly')).map(s => s.src),
+  };
+}"""
+
+
+@pytest.mark.parametrize(("page", "figure_id"), INTERACTIVE, ids=[f for _, f in INTERACTIVE])
+def test_interactive_figure_controls(page, figure_id, site, browser):
+    """Every slider moved and every button clicked changes the traces and the readout; no error; offline."""
+    _built_page(page)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    errors, blocked = [], []
+
+    def route(request_route):
+        parts = urlsplit(request_route.request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+            blocked.append(request_route.request.url)
+            request_route.abort("blockedbyclient")
+        else:
+            request_route.continue_()
+
+    context.route("**/*", route)
+    tab = context.new_page()
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    changes = []
+    try:
+        tab.goto(f"{site}/{page}.html", wait_until="load", timeout=TIMEOUT_MS)
+        _settle(tab)
+        figure = tab.locator(f"#{figure_id}")
+        figure.scroll_into_view_if_needed()
+        before = tab.evaluate(FIGURE_STATE, figure_id)
+        assert before["plotly"] and before["live"], f"{figure_id}: the live figure did not start: {before}"
+        assert not before["fallback_shown"], f"{figure_id}: the static fallback is shown beside the live figure"
+        assert len(before["plotly_scripts"]) == 1 and before["plotly_scripts"][0].startswith(site), \
+            before["plotly_scripts"]
+        figure.screenshot(path=SHOTS / f"{figure_id}-before.png")
+        state = before
+        for slider in figure.locator("input[type=range]").all():
+            top = int(slider.get_attribute("max"))
+            for value in (top, 0):
+                if str(value) == slider.input_value():
+                    continue
+                slider.fill(str(value))
+                after = tab.evaluate(FIGURE_STATE, figure_id)
+                changes.append((slider.get_attribute("name"), value, after["traces"] != state["traces"],
+                                after["readout"] != state["readout"]))
+                state = after
+        buttons = figure.locator(".bhm-control button").all()   # not plotly's own toolbar
+        for button in buttons[1:] + buttons[:1]:
+            button.click()
+            after = tab.evaluate(FIGURE_STATE, figure_id)
+            changes.append((button.inner_text(), None, after["traces"] != state["traces"],
+                            after["readout"] != state["readout"]))
+            state = after
+        figure.screenshot(path=SHOTS / f"{figure_id}-after.png")
+    finally:
+        context.close()
+    assert changes, f"{figure_id}: no control found"
+    assert all(traces and readout for _, _, traces, readout in changes), changes
+    assert not errors and not blocked, (errors, blocked)
+
+
+def test_interactive_fallback_without_javascript(site, browser):
+    """With JavaScript off the static image is shown and the live part stays hidden."""
+    page, figure_id = INTERACTIVE[0]
+    _built_page(page)
+    context = browser.new_context(java_script_enabled=False)
+    tab = context.new_page()
+    try:
+        tab.goto(f"{site}/{page}.html", wait_until="load", timeout=TIMEOUT_MS)
+        figure = tab.locator(f"#{figure_id}")
+        assert figure.locator(".bhm-fallback img").is_visible()
+        assert not figure.locator(".bhm-live").is_visible()
+        width = figure.locator(".bhm-fallback img").evaluate("img => img.naturalWidth")
+        assert width > 0
+    finally:
+        context.close()

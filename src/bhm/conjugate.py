@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = ["normal_posterior", "posterior_weight", "grid_posterior"]
+__all__ = ["normal_posterior", "posterior_weight", "grid_posterior", "conditional_group_means"]
 
 
 def _positive_scale(value, name: str) -> float:
@@ -176,3 +176,57 @@ def grid_posterior(y, *, sigma: float, mu0: float, sigma0: float, grid):
     log_post = log_lik + log_prior
     density = np.exp(log_post - log_post.max())
     return density / np.trapezoid(density, grid)
+
+
+def conditional_group_means(ybar, n, *, sigma_y: float, sigma_alpha: float, mu_loc: float, mu_scale: float):
+    r"""Posterior means of the group means given the group-level sd, with the overall mean integrated out.
+
+    The varying-intercept model of chapter 4, :math:`y_{ij} \sim \mathcal N(\alpha_j, \sigma_y^2)`,
+    :math:`\alpha_j \sim \mathcal N(\mu_\alpha, \sigma_\alpha^2)`,
+    :math:`\mu_\alpha \sim \mathcal N(m, s^2)`, with :math:`\sigma_y` and
+    :math:`\sigma_\alpha` held fixed. Everything else is normal, so exactly
+
+    .. math::
+
+        \mathbb E[\mu_\alpha \mid \sigma_\alpha, y]
+          = \frac{m/s^2 + \sum_j \bar y_j / v_j}{1/s^2 + \sum_j 1/v_j},
+        \quad v_j = \sigma_\alpha^2 + \sigma_y^2 / n_j,
+        \qquad
+        \mathbb E[\alpha_j \mid \sigma_\alpha, y]
+          = \lambda_j \bar y_j + (1 - \lambda_j)\,\mathbb E[\mu_\alpha \mid \sigma_\alpha, y],
+
+    with :math:`\lambda_j` the shrinkage factor (:func:`posterior_weight`).
+    As :math:`\sigma_\alpha \to 0` every group gets the (prior-weighted)
+    overall mean, complete pooling; as :math:`\sigma_\alpha \to \infty`
+    each keeps its own mean, no pooling.
+
+    Parameters
+    ----------
+    ybar, n : array_like, shape (J,)
+        Group means and sizes (each size >= 1).
+    sigma_y, sigma_alpha : float
+        Individual- and group-level sds, > 0.
+    mu_loc, mu_scale : float
+        Normal prior of the overall mean.
+
+    Returns
+    -------
+    means : numpy.ndarray, shape (J,)
+        :math:`\mathbb E[\alpha_j \mid \sigma_\alpha, y]`.
+    overall : float
+        :math:`\mathbb E[\mu_\alpha \mid \sigma_\alpha, y]`.
+    """
+    ybar = np.asarray(ybar, dtype=float)
+    n = np.asarray(n, dtype=float)
+    if ybar.ndim != 1 or ybar.shape != n.shape or ybar.size == 0:
+        raise ValueError(f"ybar and n must have one shape (J,), J >= 1; got {ybar.shape} and {n.shape}")
+    if not (np.all(np.isfinite(ybar)) and np.all(np.isfinite(n)) and np.all(n >= 1)):
+        raise ValueError("ybar must be finite and every n >= 1")
+    sigma_y = _positive_scale(sigma_y, "sigma_y")
+    sigma_alpha = _positive_scale(sigma_alpha, "sigma_alpha")
+    mu_scale = _positive_scale(mu_scale, "mu_scale")
+    mu_loc = _finite_number(mu_loc, "mu_loc")
+    v = sigma_alpha**2 + sigma_y**2 / n
+    overall = (mu_loc / mu_scale**2 + np.sum(ybar / v)) / (1 / mu_scale**2 + np.sum(1 / v))
+    lam = posterior_weight(n, sigma=sigma_y, sigma0=sigma_alpha)
+    return lam * ybar + (1 - lam) * overall, float(overall)

@@ -1,0 +1,428 @@
+"""Interactive figures that work offline: plotly traces driven by precomputed states.
+
+A figure here is a plotly figure plus **controls** (sliders and button rows)
+and a table of **states**: for every combination of control positions, the
+data of every trace that changes and a line of text to show. Everything is
+computed when the chapter runs (the book's build); the page only looks the
+state up and calls ``Plotly.restyle``. So the figure shows exactly the numbers
+the chapter computed, needs no kernel, and works without a network: plotly's
+JavaScript comes from the book's own files (``_ext/book_html.py`` copies it
+from the plotly package and adds it once, to the pages that have such a
+figure).
+
+Each figure carries a static fallback, a PNG of its first state drawn with
+matplotlib by the caller: shown when JavaScript is off and in print.
+
+``interactive`` draws what it is given and fits nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Control", "InteractiveFigure", "interactive_figure", "PLOTLY_CLASS", "conjugate_explorer",
+           "pooling_slider", "model_walk"]
+
+#: CSS class of the figure's outer element; the book's extension looks for it.
+PLOTLY_CLASS = "bhm-interactive"
+
+
+@dataclass(frozen=True)
+class Control:
+    """One control: a slider (``kind="slider"``) or a row of buttons (``kind="buttons"``).
+
+    Attributes
+    ----------
+    name : str
+        Identifier (letters, digits, ``_``), unique within the figure.
+    label : str
+        Text shown beside the control.
+    values : sequence of str
+        What each position shows (a slider's value, a button's text).
+    kind : {"slider", "buttons"}
+    start : int
+        Initial position.
+    """
+
+    name: str
+    label: str
+    values: tuple
+    kind: str = "slider"
+    start: int = 0
+
+    def __post_init__(self):
+        if self.kind not in ("slider", "buttons"):
+            raise ValueError(f"control {self.name!r}: kind must be 'slider' or 'buttons'; got {self.kind!r}")
+        if not self.name.replace("_", "").isalnum():
+            raise ValueError(f"control name must be letters, digits and _; got {self.name!r}")
+        if len(self.values) < 2:
+            raise ValueError(f"control {self.name!r} needs at least two positions")
+        if not 0 <= self.start < len(self.values):
+            raise ValueError(f"control {self.name!r}: start {self.start} is not a position")
+
+
+@dataclass(frozen=True)
+class InteractiveFigure:
+    """The HTML of an interactive figure; displays itself in Jupyter and in the book."""
+
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:  # the text/plain output: short, and the same in every build
+        import hashlib
+
+        return f"<interactive figure, {len(self.html):,} characters, sha256 {hashlib.sha256(self.html.encode()).hexdigest()[:12]}>"
+
+
+def _round(values, digits: int = 5):
+    """Round to ``digits`` significant digits, so the page carries no noise digits (and stays small)."""
+    array = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(array == 0, 1.0, 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(array)))))
+    rounded = np.round(array * scale) / scale
+    return [None if not np.isfinite(v) else float(v) for v in rounded.ravel()]
+
+
+def _png(fallback_figure) -> str:
+    buffer = io.BytesIO()
+    fallback_figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def interactive_figure(fig, controls: list[Control], states: dict, *, figure_id: str, fallback_figure,
+                       alt: str) -> InteractiveFigure:
+    """Assemble a plotly figure, its controls and its precomputed states into one HTML block.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure in its first state (every control at its ``start``).
+    controls : list of Control
+    states : dict
+        Key: a tuple of positions, one per control (every combination must be
+        present). Value: a dict with ``"traces"``, a dict mapping a trace's
+        index to the arrays to set (``{"x": ..., "y": ...}``), and ``"text"``,
+        the line shown under the controls.
+    figure_id : str
+        A fixed id (letters, digits, ``-``), unique on the page: fixed ids keep
+        the page identical from build to build.
+    fallback_figure : matplotlib.figure.Figure
+        The static version, shown without JavaScript and in print.
+    alt : str
+        Text alternative of the fallback image.
+
+    Returns
+    -------
+    InteractiveFigure
+        Displays as HTML.
+    """
+    if not figure_id.replace("-", "").isalnum():
+        raise ValueError(f"figure_id must be letters, digits and -; got {figure_id!r}")
+    names = [c.name for c in controls]
+    if len(set(names)) != len(names):
+        raise ValueError(f"control names must be unique; got {names}")
+    expected = set(itertools.product(*(range(len(c.values)) for c in controls)))
+    missing = expected - set(states)
+    if missing:
+        raise ValueError(f"states missing for positions {sorted(missing)[:3]} (of {len(missing)})")
+    table = {}
+    for key in sorted(expected):
+        state = states[key]
+        traces = state.get("traces", {})
+        if any(not 0 <= int(index) < len(fig.data) for index in traces):
+            raise ValueError(f"state {key} updates a trace that the figure does not have")
+        table[",".join(map(str, key))] = {
+            "traces": {str(index): {axis: _round(values) for axis, values in update.items()}
+                       for index, update in traces.items()},
+            "text": str(state.get("text", "")),
+        }
+    plot_div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"{figure_id}-plot",
+                           config={"displaylogo": False, "responsive": True})
+    control_html = []
+    for control in controls:
+        if control.kind == "slider":
+            control_html.append(
+                f'<label class="bhm-control">{html.escape(control.label)} '
+                f'<input type="range" name="{control.name}" min="0" max="{len(control.values) - 1}" step="1" '
+                f'value="{control.start}" aria-label="{html.escape(control.label)}"> '
+                f'<output>{html.escape(str(control.values[control.start]))}</output></label>')
+        else:
+            buttons = "".join(
+                f'<button type="button" name="{control.name}" value="{k}" '
+                f'aria-pressed="{"true" if k == control.start else "false"}">{html.escape(str(v))}</button>'
+                for k, v in enumerate(control.values))
+            control_html.append(f'<div class="bhm-control" role="group" aria-label="{html.escape(control.label)}">'
+                                f'{html.escape(control.label)} {buttons}</div>')
+    start_key = ",".join(str(c.start) for c in controls)
+    spec = {"plot": f"{figure_id}-plot", "controls": [{"name": c.name, "kind": c.kind,
+                                                       "values": [str(v) for v in c.values]} for c in controls],
+            "states": table}
+    script = _SCRIPT.replace("__SPEC__", json.dumps(spec, separators=(",", ":")))
+    return InteractiveFigure(
+        f'<div class="{PLOTLY_CLASS}" id="{figure_id}">'
+        f'<div class="bhm-live" hidden>{"".join(control_html)}'
+        f'<p class="bhm-readout">{html.escape(table[start_key]["text"])}</p>{plot_div}</div>'
+        f'<div class="bhm-fallback"><img alt="{html.escape(alt)}" '
+        f'src="data:image/png;base64,{_png(fallback_figure)}"></div>'
+        f'<script>{script}</script></div>'
+    )
+
+
+# The page's side: look the state up for the controls' positions and restyle.
+# Runs only if plotly loaded; otherwise the live part stays hidden and the
+# fallback image stays.
+_SCRIPT = """(function () {
+  var spec = __SPEC__;
+  var root = document.currentScript.parentElement;
+  if (typeof Plotly === "undefined") { return; }
+  var live = root.querySelector(".bhm-live"), fallback = root.querySelector(".bhm-fallback");
+  live.hidden = false; fallback.classList.add("bhm-has-live");
+  var plot = document.getElementById(spec.plot), readout = root.querySelector(".bhm-readout");
+  function positions() {
+    return spec.controls.map(function (c) {
+      if (c.kind === "slider") { return root.querySelector('input[name="' + c.name + '"]').value; }
+      return root.querySelector('button[name="' + c.name + '"][aria-pressed="true"]').value;
+    });
+  }
+  function update() {
+    var state = spec.states[positions().join(",")];
+    Object.keys(state.traces).forEach(function (index) {
+      var change = {};
+      Object.keys(state.traces[index]).forEach(function (axis) { change[axis] = [state.traces[index][axis]]; });
+      Plotly.restyle(plot, change, [Number(index)]);
+    });
+    readout.textContent = state.text;
+  }
+  spec.controls.forEach(function (c) {
+    if (c.kind === "slider") {
+      var input = root.querySelector('input[name="' + c.name + '"]');
+      input.addEventListener("input", function () {
+        input.parentElement.querySelector("output").textContent = c.values[Number(input.value)];
+        update();
+      });
+    } else {
+      root.querySelectorAll('button[name="' + c.name + '"]').forEach(function (button) {
+        button.addEventListener("click", function () {
+          root.querySelectorAll('button[name="' + c.name + '"]').forEach(function (b) {
+            b.setAttribute("aria-pressed", b === button ? "true" : "false");
+          });
+          update();
+        });
+      });
+    }
+  });
+})();"""
+
+
+# --------------------------------------------------------------------------- the book's three figures
+
+def _colors():
+    from .plots import COLORS
+
+    return COLORS
+
+
+def conjugate_explorer(y_all, *, sigma: float, mu0: float, n_values, sigma0_values, grid, figure_id: str,
+                       start=(0, 0)) -> InteractiveFigure:
+    """Chapter 1: prior, likelihood and posterior of the normal mean, with sliders over n and sigma0.
+
+    Parameters
+    ----------
+    y_all : array_like, shape (N,)
+        Observations; the state with n uses the first n of them.
+    sigma, mu0 : float
+        Known sd of one observation; prior mean.
+    n_values : sequence of int
+        Positions of the n slider (each 1..N).
+    sigma0_values : sequence of float
+        Positions of the prior-sd slider.
+    grid : array_like, shape (g,)
+        Values of mu at which the densities are drawn.
+    figure_id : str
+    start : pair of int
+        Initial positions of the two sliders.
+    """
+    import matplotlib.pyplot as plt
+    import plotly.graph_objects as go
+    from scipy import stats
+
+    from . import conjugate, plots
+
+    y_all = np.asarray(y_all, dtype=float)
+    grid = np.asarray(grid, dtype=float)
+    colors = _colors()
+    states = {}
+    for i, n in enumerate(n_values):
+        y = y_all[:n]
+        for k, s0 in enumerate(sigma0_values):
+            post = conjugate.normal_posterior(y, sigma=sigma, mu0=mu0, sigma0=s0)
+            alpha = conjugate.posterior_weight(n, sigma=sigma, sigma0=s0)
+            states[(i, k)] = {
+                "traces": {0: {"y": stats.norm.pdf(grid, mu0, s0)},
+                           1: {"y": stats.norm.pdf(grid, y.mean(), sigma / np.sqrt(n))},
+                           2: {"y": post.pdf(grid)}},
+                "text": f"n = {n}, sigma0 = {s0:g}: sample mean {y.mean():.1f}, alpha = {alpha:.3f}, "
+                        f"posterior mean {post.mean():.1f} (sd {post.std():.1f}) points",
+            }
+    first = states[tuple(start)]
+    fig = go.Figure()
+    for index, role in enumerate(("prior", "likelihood", "posterior")):
+        fig.add_trace(go.Scatter(x=_round(grid), y=_round(first["traces"][index]["y"]), mode="lines", name=role,
+                                 line={"color": colors[role], "width": 2.5},
+                                 hovertemplate=f"{role}<br>mu = %{{x:.1f}} points<br>density %{{y:.4f}}<extra></extra>"))
+    fig.update_layout(xaxis_title="mean score mu (points)", yaxis_title="density", height=380,
+                      margin={"l": 60, "r": 20, "t": 20, "b": 50}, legend={"x": 0.01, "y": 0.99},
+                      template="plotly_white")
+    fallback, ax = plt.subplots(figsize=(7, 3.2))
+    plots.density_triplet(ax, grid, prior=first["traces"][0]["y"], likelihood=first["traces"][1]["y"],
+                          posterior=first["traces"][2]["y"], xlabel="mean score $\\mu$ (points)")
+    ax.set_title(first["text"], fontsize=8)
+    plt.close(fallback)
+    controls = [Control("n", "students n", tuple(str(n) for n in n_values), start=start[0]),
+                Control("sigma0", "prior sd sigma0 (points)", tuple(f"{s:g}" for s in sigma0_values),
+                        start=start[1])]
+    return interactive_figure(fig, controls, states, figure_id=figure_id, fallback_figure=fallback,
+                              alt="Prior, likelihood and posterior of the mean score for the first state: " + first["text"])
+
+
+def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, marked_label: str, ylabel: str,
+                   figure_id: str, start: int = 0) -> InteractiveFigure:
+    """Chapter 4: group estimates moving from complete to no pooling as the group-level sd grows.
+
+    Parameters
+    ----------
+    n, ybar : array_like, shape (J,)
+        Group sizes and own means (no pooling).
+    sigma_values : array_like, shape (S,)
+        The slider's values of the group-level sd.
+    means : array_like, shape (S, J)
+        The groups' estimates at each value (e.g. conditional posterior means).
+    overall : array_like, shape (S,)
+        The overall mean at each value.
+    marked : float
+        The posterior's value of the sd, marked on the slider's readout.
+    marked_label, ylabel : str
+    figure_id : str
+    start : int
+        Initial slider position.
+    """
+    import matplotlib.pyplot as plt
+    import plotly.graph_objects as go
+
+    from . import plots
+
+    colors = _colors()
+    n = np.asarray(n, dtype=float)
+    ybar = np.asarray(ybar, dtype=float)
+    means = np.asarray(means, dtype=float)
+    overall = np.asarray(overall, dtype=float)
+    sigma_values = np.asarray(sigma_values, dtype=float)
+    if means.shape != (sigma_values.size, n.size) or overall.shape != sigma_values.shape:
+        raise ValueError(f"means must have shape (S, J) = ({sigma_values.size}, {n.size}) and overall (S,); "
+                         f"got {means.shape} and {overall.shape}")
+    jitter = np.exp(np.random.default_rng(0).uniform(-0.08, 0.08, n.size))   # fixed: same page every build
+    x = n * jitter
+    states = {}
+    nearest = int(np.argmin(np.abs(np.log(sigma_values) - np.log(marked))))
+    for s, value in enumerate(sigma_values):
+        note = f"  <- {marked_label}" if s == nearest else ""
+        states[(s,)] = {"traces": {1: {"y": means[s]}, 2: {"y": [overall[s], overall[s]]}},
+                        "text": f"sigma_alpha = {value:.3g} points: estimates moved "
+                                f"{np.mean(np.abs(means[s] - overall[s]) / np.maximum(np.abs(ybar - overall[s]), 1e-12)):.0%} "
+                                f"of the way to the groups' own means on average{note}"}
+    hover = [f"group {j + 1}<br>n = {int(k)}<br>own mean {m:.1f} points" for j, (k, m) in enumerate(zip(n, ybar))]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=_round(x), y=_round(ybar), mode="markers", name="no pooling (own mean)",
+                             marker={"color": colors["none"], "size": 7}, text=hover,
+                             hovertemplate="%{text}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=_round(x), y=_round(means[start]), mode="markers", name="partial pooling",
+                             marker={"color": colors["partial"], "size": 8, "symbol": "diamond"}, text=hover,
+                             hovertemplate="%{text}<br>estimate %{y:.1f} points<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[float(n.min() * 0.8), float(n.max() * 1.2)], y=[float(overall[start])] * 2,
+                             mode="lines", name="overall mean", line={"color": colors["complete"], "width": 2},
+                             hovertemplate="overall mean %{y:.1f} points<extra></extra>"))
+    fig.update_layout(xaxis={"title": "group size n_j (log scale)", "type": "log"}, yaxis_title=ylabel, height=400,
+                      margin={"l": 60, "r": 20, "t": 20, "b": 50}, template="plotly_white",
+                      legend={"orientation": "h", "y": 1.08})
+    fallback, ax = plt.subplots(figsize=(7, 3.4))
+    plots.shrinkage(ax, x, ybar, means[start], float(overall[start]), ylabel=ylabel)
+    ax.set_title(states[(start,)]["text"], fontsize=7)
+    plt.close(fallback)
+    control = Control("sigma_alpha", "group-level sd sigma_alpha (points)",
+                      tuple(f"{v:.3g}" for v in sigma_values), start=start)
+    return interactive_figure(fig, [control], states, figure_id=figure_id, fallback_figure=fallback,
+                              alt="Group estimates at sigma_alpha = " + f"{sigma_values[start]:.3g}")
+
+
+def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, ylabel: str) -> InteractiveFigure:
+    """Chapter 4: one data set, the group lines of a sequence of models, stepped through with buttons.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (N,)
+    group : array_like of int, shape (N,)
+        1-based group of each point.
+    lines : dict
+        Model name -> (intercepts, slopes), each of shape (J,): every group's
+        fitted line under that model (for complete pooling, J equal lines).
+    sizes : array_like of int, shape (J,)
+    figure_id, xlabel, ylabel : str
+    """
+    import matplotlib.pyplot as plt
+    import plotly.graph_objects as go
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    group = np.asarray(group, dtype=int)
+    names = list(lines)
+    J = len(sizes)
+    palette = [f"hsl({int(h)}, 60%, 45%)" for h in np.linspace(0, 330, J)]
+    ends = np.array([x.min(), x.max()])
+    fig = go.Figure()
+    for j in range(J):
+        mine = group == j + 1
+        fig.add_trace(go.Scatter(x=_round(x[mine]), y=_round(y[mine]), mode="markers", showlegend=False,
+                                 marker={"color": palette[j], "size": 5, "opacity": 0.6},
+                                 hovertemplate=f"group {j + 1} (n = {int(sizes[j])})<extra></extra>"))
+    states = {}
+    try:
+        lines = {name: tuple(np.broadcast_to(np.asarray(v, dtype=float), (J,)) for v in pair)
+                 for name, pair in lines.items()}
+    except ValueError:
+        raise ValueError(f"each of lines' values must be (intercepts, slopes), numbers or arrays of shape ({J},)") from None
+    for m, name in enumerate(names):
+        intercepts, slopes = lines[name]
+        states[(m,)] = {"traces": {J + j: {"y": intercepts[j] + slopes[j] * ends} for j in range(J)},
+                        "text": f"{name}: intercepts from {intercepts.min():.2f} to {intercepts.max():.2f}, "
+                                f"slopes from {slopes.min():.2f} to {slopes.max():.2f}"}
+    intercepts, slopes = (np.asarray(v, dtype=float) for v in lines[names[0]])
+    for j in range(J):
+        fig.add_trace(go.Scatter(x=_round(ends), y=_round(intercepts[j] + slopes[j] * ends), mode="lines",
+                                 showlegend=False, line={"color": palette[j], "width": 2},
+                                 hovertemplate=f"group {j + 1} (n = {int(sizes[j])})<br>x %{{x:.2f}}, "
+                                               f"fitted y %{{y:.2f}}<extra></extra>"))
+    fig.update_layout(xaxis_title=xlabel, yaxis_title=ylabel, height=420, template="plotly_white",
+                      margin={"l": 60, "r": 20, "t": 20, "b": 50})
+    fallback, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 2.8), sharey=True)
+    for ax, name in zip(np.atleast_1d(axes), names):
+        a, b = (np.asarray(v) for v in lines[name])
+        ax.scatter(x, y, s=3, c="0.6")
+        for j in range(J):
+            ax.plot(ends, a[j] + b[j] * ends, lw=1)
+        ax.set_title(name, fontsize=8)
+        ax.set_xlabel(xlabel)
+    np.atleast_1d(axes)[0].set_ylabel(ylabel)
+    fallback.tight_layout()
+    plt.close(fallback)
+    control = Control("model", "model", tuple(names), kind="buttons")
+    return interactive_figure(fig, [control], states, figure_id=figure_id, fallback_figure=fallback,
+                              alt="The group lines of each model: " + ", ".join(names))

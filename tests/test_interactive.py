@@ -1,0 +1,145 @@
+"""bhm.interactive (the offline figures) and bhm.conjugate.conditional_group_means (the pooling slider's numbers)."""
+
+import json
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+import pytest  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from bhm import conjugate, interactive  # noqa: E402
+
+
+def _spec(figure):
+    """The JSON the page's script reads."""
+    match = re.search(r"var spec = (\{.*?\});\n", figure.html)
+    return json.loads(match.group(1))
+
+
+def _explorer():
+    y = np.random.default_rng(20261125).normal(72.0, 15.0, size=50)
+    return interactive.conjugate_explorer(y, sigma=15.0, mu0=60.0, n_values=[1, 10, 50], sigma0_values=[2, 10],
+                                          grid=np.linspace(20, 120, 51), figure_id="t-explorer", start=(1, 1))
+
+
+def test_explorer_states_are_the_closed_form():
+    spec = _spec(_explorer())
+    assert set(spec["states"]) == {f"{i},{k}" for i in range(3) for k in range(2)}
+    y = np.random.default_rng(20261125).normal(72.0, 15.0, size=50)
+    grid = np.linspace(20, 120, 51)
+    state = spec["states"]["2,0"]                                      # n = 50, sigma0 = 2
+    post = conjugate.normal_posterior(y, sigma=15.0, mu0=60.0, sigma0=2.0)
+    np.testing.assert_allclose(state["traces"]["2"]["y"], post.pdf(grid), rtol=1e-4)   # 5 significant digits
+    np.testing.assert_allclose(state["traces"]["0"]["y"], stats.norm.pdf(grid, 60, 2), rtol=1e-4)
+    alpha = conjugate.posterior_weight(50, sigma=15.0, sigma0=2.0)
+    assert f"alpha = {alpha:.3f}" in state["text"]
+
+
+def test_same_figure_twice_is_byte_identical():
+    """Fixed ids, rounded numbers, PNG without a timestamp: the page does not change from build to build."""
+    assert _explorer().html == _explorer().html
+    assert repr(_explorer()) == repr(_explorer())
+
+
+def test_page_parts():
+    figure = _explorer()
+    html = figure.html
+    assert html.count('type="range"') == 2 and 'id="t-explorer-plot"' in html
+    assert "cdn.plot.ly" not in html and not re.search(r"src=\"https?://", html) and "<script src" not in html
+    assert 'class="bhm-fallback"><img alt="' in html and "data:image/png;base64," in html
+    assert figure._repr_html_() is html
+
+
+def test_pooling_slider_and_model_walk():
+    n = np.array([2, 10, 100])
+    ybar = np.array([40.0, 60.0, 80.0])
+    values = np.array([0.1, 10.0, 1000.0])
+    results = [conjugate.conditional_group_means(ybar, n, sigma_y=15, sigma_alpha=v, mu_loc=50, mu_scale=25)
+               for v in values]
+    figure = interactive.pooling_slider(n, ybar, sigma_values=values, means=[r[0] for r in results],
+                                        overall=[r[1] for r in results], marked=9.0, marked_label="posterior",
+                                        ylabel="points", figure_id="t-slider")
+    spec = _spec(figure)
+    assert "posterior" in spec["states"]["1"]["text"] and "posterior" not in spec["states"]["0"]["text"]
+    np.testing.assert_allclose(spec["states"]["2"]["traces"]["1"]["y"], ybar, atol=0.1)   # no pooling at 1,000
+    walk = interactive.model_walk([0, 1, 0, 1], [1, 2, 3, 4], [1, 1, 2, 2], sizes=[2, 2], figure_id="t-walk",
+                                  lines={"one": (1.5, 1.0), "two": ([1.0, 3.0], [1.0, 1.0])},
+                                  xlabel="x", ylabel="y")
+    spec = _spec(walk)
+    assert spec["states"]["1"]["traces"]["3"]["y"] == [3.0, 4.0]      # group 2's line under "two"
+    assert walk.html.count("<button") == 2
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"figure_id": "bad id!"}, "figure_id"),
+    ({"states": {}}, "states missing"),
+    ({"states": {(0,): {"traces": {5: {"y": [1]}}}, (1,): {}}}, "does not have"),
+])
+def test_interactive_figure_bad_input(kwargs, message):
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))
+    fallback = plt.figure()
+    arguments = {"figure_id": "ok", "states": {(0,): {}, (1,): {}}} | kwargs
+    with pytest.raises(ValueError, match=message):
+        interactive.interactive_figure(fig, [interactive.Control("a", "a", ("0", "1"))], arguments["states"],
+                                       figure_id=arguments["figure_id"], fallback_figure=fallback, alt="x")
+    plt.close(fallback)
+
+
+def test_control_bad_input():
+    with pytest.raises(ValueError, match="kind"):
+        interactive.Control("a", "a", ("0", "1"), kind="dial")
+    with pytest.raises(ValueError, match="at least two"):
+        interactive.Control("a", "a", ("0",))
+    with pytest.raises(ValueError, match="start"):
+        interactive.Control("a", "a", ("0", "1"), start=2)
+    with pytest.raises(ValueError, match="letters"):
+        interactive.Control("a b", "a", ("0", "1"))
+    with pytest.raises(ValueError, match="shape"):
+        interactive.model_walk([0], [0], [1], sizes=[1, 1], lines={"m": ([1, 2, 3], 0)}, figure_id="w",
+                               xlabel="x", ylabel="y")
+
+
+# --------------------------------------------------------------------------- the slider's numbers
+
+def test_conditional_group_means_equal_the_joint_gaussian():
+    """Against the conditional mean of (mu, alpha_1..J) from the joint precision matrix, solved directly."""
+    rng = np.random.default_rng(0)
+    J = 6
+    n = rng.integers(1, 30, J).astype(float)
+    ybar = rng.normal(60, 10, J)
+    sy, sa, m, s = 15.0, 8.0, 50.0, 25.0
+    precision = np.zeros((J + 1, J + 1))
+    b = np.zeros(J + 1)
+    precision[0, 0], b[0] = 1 / s**2, m / s**2
+    for j in range(J):
+        precision[np.ix_([0, j + 1], [0, j + 1])] += np.array([[1, -1], [-1, 1]]) / sa**2
+        precision[j + 1, j + 1] += n[j] / sy**2
+        b[j + 1] += n[j] * ybar[j] / sy**2
+    exact = np.linalg.solve(precision, b)
+    means, overall = conjugate.conditional_group_means(ybar, n, sigma_y=sy, sigma_alpha=sa, mu_loc=m, mu_scale=s)
+    np.testing.assert_allclose(means, exact[1:], atol=1e-10)
+    assert overall == pytest.approx(exact[0], abs=1e-10)
+    # the limits: complete pooling and no pooling
+    tiny, _ = conjugate.conditional_group_means(ybar, n, sigma_y=sy, sigma_alpha=1e-6, mu_loc=m, mu_scale=s)
+    huge, _ = conjugate.conditional_group_means(ybar, n, sigma_y=sy, sigma_alpha=1e6, mu_loc=m, mu_scale=s)
+    assert np.ptp(tiny) < 1e-6 and np.max(np.abs(huge - ybar)) < 1e-6
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"ybar": [1.0, 2.0], "n": [1.0]}, "one shape"),
+    ({"ybar": [np.nan], "n": [1.0]}, "finite"),
+    ({"ybar": [1.0], "n": [0.0]}, "n >= 1"),
+    ({"sigma_alpha": -1.0}, "sigma_alpha"),
+    ({"mu_scale": 0.0}, "mu_scale"),
+])
+def test_conditional_group_means_bad_input(kwargs, message):
+    arguments = {"ybar": [1.0], "n": [2.0], "sigma_y": 1.0, "sigma_alpha": 1.0, "mu_loc": 0.0, "mu_scale": 1.0}
+    arguments.update(kwargs)
+    ybar, n = arguments.pop("ybar"), arguments.pop("n")
+    with pytest.raises(ValueError, match=message):
+        conjugate.conditional_group_means(ybar, n, **arguments)
