@@ -135,3 +135,99 @@ def test_bayes_fit_matches_seed_and_ml(bayes, course):
     assert abs(mean["mu_alpha"] - ml.fixed["intercept"]) < 0.5 * sd["mu_alpha"]
     assert abs(mean["mu_beta"] - ml.fixed["female"]) < 0.5 * sd["mu_beta"]
     print("posterior mean (sd):", {name: f"{mean[name]:.3f} ({sd[name]:.3f})" for name in mean})
+
+
+# --------------------------------------------------------------------------- chapter 6's summaries
+
+def _toy_posterior(seed=0, chains=2, draws=500):
+    """An InferenceData with three schools whose alphas are known normals."""
+    rng = np.random.default_rng(seed)
+    locs = np.array([60.0, 70.0, 71.0])
+    alpha = locs + rng.normal(0, 2.0, size=(chains, draws, 3))
+    beta = 5.0 + rng.normal(0, 1.0, size=(chains, draws, 3))
+    return az.from_dict(posterior={"alpha": alpha, "beta": beta, "mu_alpha": alpha.mean(axis=2)},
+                        coords={"school": ["a", "b", "c"]}, dims={"alpha": ["school"], "beta": ["school"]})
+
+
+def test_rank_draws_by_hand():
+    idata = _toy_posterior()
+    alpha = idata.posterior["alpha"].stack(sample=("chain", "draw")).transpose("sample", "school").values
+    ranks = gcse.rank_draws(idata)
+    assert ranks.shape == (1000, 3)
+    assert (np.sort(ranks, axis=1) == [1, 2, 3]).all()            # each draw a permutation of 1..J
+    # the largest alpha of each draw has rank 1, the smallest rank 3
+    assert (ranks[np.arange(1000), alpha.argmax(axis=1)] == 1).all()
+    assert (ranks[np.arange(1000), alpha.argmin(axis=1)] == 3).all()
+    # school a (mean 60, sd 2) is last in essentially every draw
+    assert (ranks[:, 0] == 3).mean() > 0.999
+
+
+def test_compare_schools_against_the_normal_difference():
+    idata = _toy_posterior(draws=20000)
+    diff = gcse.compare_schools(idata, "c", "b")
+    # alpha_c - alpha_b ~ N(1, 2 * 2^2): P(> 0) = Phi(1 / sqrt(8)), within 4 MCSE (draws independent)
+    from scipy import stats as st
+
+    exact = st.norm.sf(0, loc=1.0, scale=np.sqrt(8.0))
+    assert abs(diff["p_greater"] - exact) < 4 * diff["mcse_p"]
+    assert diff["mcse_p"] == pytest.approx(np.sqrt(exact * (1 - exact) / 40000), rel=0.1)
+    assert diff["mean"] == pytest.approx(1.0, abs=4 * np.sqrt(8 / 40000))
+    assert diff["sd"] == pytest.approx(np.sqrt(8.0), rel=0.02)
+    assert diff["lower"] == pytest.approx(1 - 1.96 * np.sqrt(8), abs=0.1)
+
+
+def test_school_summary_sorted_with_positions():
+    table = gcse.school_summary(_toy_posterior(), prob=0.9)
+    assert table.index.tolist() == ["a", "b", "c"] and table["position"].tolist() == [1, 2, 3]
+    assert (table["lower"] < table["mean"]).all() and (table["mean"] < table["upper"]).all()
+    assert table.loc["a", "rank_mean"] == pytest.approx(3.0, abs=1e-3)
+
+
+def test_summaries_reject_bad_input():
+    idata = _toy_posterior()
+    with pytest.raises(ValueError, match="unknown school 'zz'"):
+        gcse.compare_schools(idata, "a", "zz")
+    with pytest.raises(ValueError, match="no posterior variable 'gamma'"):
+        gcse.rank_draws(idata, "gamma")
+    with pytest.raises(ValueError, match="no 'school' dimension"):
+        gcse.school_summary(idata, "mu_alpha")
+    with pytest.raises(ValueError, match="prob must be between 0 and 1"):
+        gcse.school_summary(idata, prob=95)
+    with pytest.raises(ValueError, match="not an InferenceData"):
+        gcse.rank_draws(np.zeros((10, 3)))
+
+
+def test_pooling_lines_against_least_squares(bayes, course):
+    import statsmodels.formula.api as smf
+
+    lines = gcse.pooling_lines(course, bayes)
+    assert lines.shape == (73, 8)
+    # complete pooling is the least-squares line through all 1,725 students
+    ols = smf.ols("course ~ female", course).fit().params
+    assert lines["complete_intercept"].iloc[0] == pytest.approx(ols["Intercept"], abs=1e-9)
+    assert lines["complete_slope"].iloc[0] == pytest.approx(ols["female"], abs=1e-9)
+    # no pooling: each school's own least-squares line (its two gender means)
+    school = course[course["school"] == "68137"]
+    own = smf.ols("course ~ female", school).fit().params
+    assert lines.loc["68137", "none_intercept"] == pytest.approx(own["Intercept"], abs=1e-9)
+    assert lines.loc["68137", "none_slope"] == pytest.approx(own["female"], abs=1e-9)
+    assert (lines.loc["68137", ["n_boys", "n_girls"]] == [29, 65]).all()
+    # the one school with one gender only has no no-pooling slope
+    assert lines["none_slope"].isna().sum() == 1
+    assert lines.loc["68137", "partial_intercept"] == pytest.approx(float(bayes.posterior["alpha"].sel(school="68137").mean()))
+
+
+def test_shrinkage_and_comparison_tables(bayes, course):
+    ml = gcse.fit_ml(course)
+    shrink = gcse.shrinkage_table(course, ml, bayes)
+    n = shrink.loc["22520", "n_boys"]
+    assert n == 20
+    assert shrink.loc["22520", "weight"] == pytest.approx((n / 13.030**2) / (n / 13.030**2 + 1 / 10.146**2), abs=1e-3)
+    assert shrink.loc["22520", "ml"] == pytest.approx(ml.fixed["intercept"] + ml.blups.loc["22520", "intercept"])
+    # BLUPs and posterior means agree within a point in every school (chapter 6)
+    assert (shrink["ml"] - shrink["bayes"]).abs().max() < 1.0
+    table = gcse.comparison_table(ml, bayes)
+    assert table.loc["intercept", "ml"] == pytest.approx(69.425, abs=5e-4)
+    assert table.loc["sd female", "ml"] == pytest.approx(6.924, abs=5e-4)
+    assert np.isnan(table.loc["sd intercept", "ml_se"])
+    assert table.loc["female", "bayes"] == pytest.approx(float(bayes.posterior["mu_beta"].mean()))

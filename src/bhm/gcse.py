@@ -40,7 +40,9 @@ import pandas as pd
 
 from .data import complete_course
 
-__all__ = ["MLFit", "fit_ml", "ML_FIT_OPTIONS", "cell_statistics", "bayes_data", "fit_bayes", "BAYES_PRIORS"]
+__all__ = ["MLFit", "fit_ml", "ML_FIT_OPTIONS", "cell_statistics", "bayes_data", "fit_bayes", "BAYES_PRIORS",
+           "school_summary", "rank_draws", "compare_schools", "pooling_lines", "shrinkage_table",
+           "comparison_table"]
 
 #: Options passed to ``statsmodels`` ``MixedLM.fit`` (see the module docstring).
 ML_FIT_OPTIONS = {"reml": False, "method": ["bfgs", "cg"], "gtol": 1e-8, "maxiter": 1000}
@@ -338,3 +340,210 @@ def fit_bayes(df: pd.DataFrame, *, seed: int, **options):
     options.setdefault("coords", {"school": schools})
     options.setdefault("dims", {"alpha": ["school"], "beta": ["school"]})
     return stan.sample("gcse_cells", data, seed=seed, **options)
+
+
+# --------------------------------------------------------------------------- chapter 6's summaries
+def _draws(idata, var: str) -> np.ndarray:
+    """Posterior draws of a school-level variable, shape (chains * draws, J), and its school IDs."""
+    post = getattr(idata, "posterior", None)
+    if post is None or var not in post:
+        known = ", ".join(post.data_vars) if post is not None else "none (not an InferenceData with a posterior)"
+        raise ValueError(f"no posterior variable {var!r}; known: {known}")
+    values = post[var]
+    if "school" not in values.dims:
+        raise ValueError(f"posterior variable {var!r} has no 'school' dimension (dims {values.dims})")
+    stacked = values.stack(sample=("chain", "draw")).transpose("sample", "school")
+    return stacked.values, [str(s) for s in values["school"].values]
+
+
+def school_summary(idata, var: str = "alpha", *, prob: float = 0.95) -> pd.DataFrame:
+    """Posterior mean, central interval and mean rank of each school's intercept (or slope).
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        From :func:`fit_bayes` (posterior variables with a ``school`` dimension).
+    var : {"alpha", "beta"}
+        The schools' intercepts (boys' mean score) or slopes (girls minus boys).
+    prob : float
+        Probability of the central interval.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (J, 5)
+        Index the school IDs, sorted by posterior mean (lowest first); columns
+        ``mean``, ``lower``, ``upper`` (interval bounds), ``rank_mean`` (the
+        posterior mean of the school's rank, 1 = highest) and ``position``
+        (1..J, the school's place in the sorted order).
+    """
+    if not 0 < prob < 1:
+        raise ValueError(f"prob must be between 0 and 1; got {prob!r}")
+    draws, schools = _draws(idata, var)
+    tail = (1 - prob) / 2
+    table = pd.DataFrame({
+        "mean": draws.mean(axis=0),
+        "lower": np.quantile(draws, tail, axis=0),
+        "upper": np.quantile(draws, 1 - tail, axis=0),
+        "rank_mean": rank_draws(idata, var).mean(axis=0),
+    }, index=pd.Index(schools, name="school")).sort_values("mean")
+    table["position"] = np.arange(1, len(table) + 1)
+    return table
+
+
+def rank_draws(idata, var: str = "alpha") -> np.ndarray:
+    """Each school's rank in every posterior draw, 1 = highest value.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (chains * draws, J)
+        Columns in the posterior's school order (sorted school IDs).
+    """
+    draws, _ = _draws(idata, var)
+    order = np.argsort(-draws, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    rows = np.arange(draws.shape[0])[:, None]
+    ranks[rows, order] = np.arange(1, draws.shape[1] + 1)
+    return ranks
+
+
+def compare_schools(idata, a: str, b: str, var: str = "alpha", *, prob: float = 0.95) -> dict:
+    """Posterior of the difference ``var[a] - var[b]`` between two schools.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``sd``, ``lower``, ``upper`` (central ``prob`` interval),
+        ``p_greater`` (posterior probability that a's value exceeds b's) and
+        ``mcse_p`` (its Monte Carlo standard error, from the bulk ESS of the
+        indicator), all floats.
+    """
+    import arviz as az
+
+    if not 0 < prob < 1:
+        raise ValueError(f"prob must be between 0 and 1; got {prob!r}")
+    values = idata.posterior[var] if var in getattr(idata, "posterior", {}) else None
+    _, schools = _draws(idata, var)
+    for school in (a, b):
+        if str(school) not in schools:
+            raise ValueError(f"unknown school {school!r}; schools are IDs like {schools[0]!r}")
+    diff = (values.sel(school=str(a)) - values.sel(school=str(b))).values  # (chain, draw)
+    greater = (diff > 0).astype(float)
+    tail = (1 - prob) / 2
+    p = float(greater.mean())
+    ess = float(az.ess(greater, method="mean")) if 0 < p < 1 else float(greater.size)
+    return {"mean": float(diff.mean()), "sd": float(diff.std(ddof=1)),
+            "lower": float(np.quantile(diff, tail)), "upper": float(np.quantile(diff, 1 - tail)),
+            "p_greater": p, "mcse_p": float(np.sqrt(p * (1 - p) / ess))}
+
+
+def pooling_lines(df: pd.DataFrame, idata) -> pd.DataFrame:
+    """Each school's line ``score = intercept + slope * female`` under three kinds of pooling.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As for :func:`cell_statistics`.
+    idata : arviz.InferenceData
+        From :func:`fit_bayes` on the same data.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (J, 8)
+        Index the school IDs (sorted); columns ``n_boys``, ``n_girls``;
+        ``complete_intercept``, ``complete_slope`` (one least-squares line
+        through all students, the same in every row); ``none_intercept``,
+        ``none_slope`` (the school's own boys' mean and girls-minus-boys gap,
+        NaN where the school has students of one gender only); and
+        ``partial_intercept``, ``partial_slope`` (posterior means of
+        ``alpha_j`` and ``beta_j``).
+    """
+    cells = cell_statistics(df)
+    alpha, schools = _draws(idata, "alpha")
+    beta, _ = _draws(idata, "beta")
+    wide = cells.pivot(index="school_id", columns="x", values=["n", "s"])
+    if sorted(wide.index) != schools:
+        raise ValueError("idata's schools differ from the data's: fit the model on the same data")
+    n_boys = wide[("n", 0.0)].fillna(0).astype(int)
+    n_girls = wide[("n", 1.0)].fillna(0).astype(int)
+    mean_boys = wide[("s", 0.0)] / wide[("n", 0.0)]
+    mean_girls = wide[("s", 1.0)] / wide[("n", 1.0)]
+    # complete pooling: least squares of score on female over all students = the two genders' means
+    boys, girls = cells[cells["x"] == 0], cells[cells["x"] == 1]
+    pooled_boys = boys["s"].sum() / boys["n"].sum()
+    pooled_gap = girls["s"].sum() / girls["n"].sum() - pooled_boys
+    table = pd.DataFrame({
+        "n_boys": n_boys, "n_girls": n_girls,
+        "complete_intercept": pooled_boys, "complete_slope": pooled_gap,
+        "none_intercept": mean_boys, "none_slope": mean_girls - mean_boys,
+        "partial_intercept": alpha.mean(axis=0), "partial_slope": beta.mean(axis=0),
+    }, index=pd.Index(schools, name="school"))
+    return table
+
+
+def shrinkage_table(df: pd.DataFrame, ml: MLFit, idata) -> pd.DataFrame:
+    """Boys' mean score per school: its own mean, the ML prediction, the posterior mean, and how far each moved.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As for :func:`cell_statistics`.
+    ml : MLFit
+        From :func:`fit_ml` on the same data.
+    idata : arviz.InferenceData
+        From :func:`fit_bayes` on the same data.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (J, 6)
+        Index the school IDs (sorted); columns ``n_boys``, ``own_mean``
+        (the school's boys' mean: no pooling), ``ml`` (the ML fixed intercept
+        plus the school's BLUP), ``bayes`` (posterior mean of ``alpha_j``),
+        ``weight`` (chapter 1's weight on the data,
+        ``n / sigma_y^2 / (n / sigma_y^2 + 1 / sigma_alpha^2)``, with the ML
+        SDs and ``n`` the school's boys) and ``share`` (how far the posterior
+        mean sits from the overall mean toward the school's own mean:
+        ``(bayes - mu_alpha) / (own_mean - mu_alpha)``, with the posterior
+        mean of ``mu_alpha``).
+    """
+    from .conjugate import posterior_weight
+
+    lines = pooling_lines(df, idata)
+    mu_alpha = float(idata.posterior["mu_alpha"].mean())
+    n_boys = lines["n_boys"].to_numpy(dtype=float)
+    weight = np.full(n_boys.shape, np.nan)
+    has_boys = n_boys > 0
+    weight[has_boys] = posterior_weight(n_boys[has_boys], sigma=float(ml.sd["residual"]),
+                                        sigma0=float(ml.sd["intercept"]))
+    return pd.DataFrame({
+        "n_boys": lines["n_boys"],
+        "own_mean": lines["none_intercept"],
+        "ml": ml.fixed["intercept"] + ml.blups["intercept"].reindex(lines.index),
+        "bayes": lines["partial_intercept"],
+        "weight": weight,
+        "share": (lines["partial_intercept"] - mu_alpha) / (lines["none_intercept"] - mu_alpha),
+    }, index=lines.index)
+
+
+def comparison_table(ml: MLFit, idata) -> pd.DataFrame:
+    """ML against Bayes in the slides' table form.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (4, 4)
+        Rows: the SDs of the random effects (intercept, female) and the fixed
+        effects (intercept, female). Columns ``ml`` and ``ml_se`` (estimate and
+        standard error; no standard error for the SDs, as in the slides) and
+        ``bayes`` and ``bayes_sd`` (posterior mean and sd).
+    """
+    post = idata.posterior
+    names = {"sd intercept": ("intercept", "sigma_alpha"), "sd female": ("female", "sigma_beta"),
+             "intercept": ("intercept", "mu_alpha"), "female": ("female", "mu_beta")}
+    rows = {}
+    for label, (ml_name, stan_name) in names.items():
+        fixed = not label.startswith("sd")
+        rows[label] = {
+            "ml": float(ml.fixed[ml_name] if fixed else ml.sd[ml_name]),
+            "ml_se": float(ml.fixed_se[ml_name]) if fixed else np.nan,
+            "bayes": float(post[stan_name].mean()), "bayes_sd": float(post[stan_name].std()),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")

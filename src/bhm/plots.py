@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
-__all__ = ["COLORS", "use_style", "density_triplet", "shrinkage"]
+__all__ = ["COLORS", "use_style", "density_triplet", "shrinkage", "pooling_panel", "caterpillar", "rank_histogram", "rank_ecdf_difference"]
 
 #: Colour roles, the same on every page.
 COLORS = {
@@ -86,4 +86,153 @@ def shrinkage(ax, sizes, no_pooling, partial_pooling, complete_pooling: float, *
     ax.set_xlabel("group size $n_j$ (log scale)")
     ax.set_ylabel(ylabel)
     ax.legend()
+    return ax
+
+
+def pooling_panel(ax, boys, girls, *, complete, none, partial, title: str, ylabel: str | None = None,
+                  jitter: float = 0.06, seed: int = 0):
+    """One group's data and its three pooling lines over a binary predictor.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    boys, girls : array_like, shapes (n0,) and (n1,)
+        The outcomes at x = 0 and x = 1, drawn as points (jittered sideways by
+        up to ``jitter``, with a fixed ``seed``, so equal scores stay visible).
+    complete, none, partial : pair of float
+        (intercept, slope) of the complete-, no- and partial-pooling lines; a
+        ``none`` with a NaN (a group with one kind of x only) draws no line.
+    title : str
+        Panel title (the group and its sizes).
+    ylabel : str, optional
+        Label of the outcome axis, with units.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for x, values in ((0.0, boys), (1.0, girls)):
+        values = np.asarray(values, dtype=float)
+        ax.scatter(x + rng.uniform(-jitter, jitter, values.size), values, s=10, color="0.35", alpha=0.6,
+                   zorder=2)
+    xs = np.array([0.0, 1.0])
+    for role, (intercept, slope), style in (("complete", complete, "-"), ("none", none, "--"),
+                                            ("partial", partial, "-")):
+        if np.isfinite(intercept) and np.isfinite(slope):
+            ax.plot(xs, intercept + slope * xs, style, color=COLORS[role], lw=2,
+                    label={"none": "no"}.get(role, role) + " pooling", zorder=3)
+    ax.set_xticks([0, 1], ["boys", "girls"])
+    ax.set_xlim(-0.3, 1.3)
+    ax.set_title(title)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    return ax
+
+
+def caterpillar(ax, mean, lower, upper, *, average: float, xlabel: str, highlight=None):
+    """Group estimates sorted by their mean, with intervals, and the average as a line.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    mean, lower, upper : array_like, shape (J,)
+        Posterior means and interval bounds, in the order to draw (bottom to top).
+    average : float
+        The population mean, drawn as a vertical line.
+    xlabel : str
+        Label of the estimate axis, with units.
+    highlight : array_like of int, optional
+        Positions (0-based, in the given order) drawn in the posterior colour.
+    """
+    import numpy as np
+
+    mean, lower, upper = (np.asarray(v, dtype=float) for v in (mean, lower, upper))
+    pos = np.arange(1, mean.size + 1)
+    colors = np.full(mean.size, COLORS["partial"], dtype=object)
+    if highlight is not None:
+        colors[np.asarray(highlight, dtype=int)] = COLORS["posterior"]
+    ax.hlines(pos, lower, upper, colors=list(colors), lw=1.2, alpha=0.8)
+    ax.scatter(mean, pos, s=12, c=list(colors), zorder=3)
+    ax.axvline(average, color=COLORS["complete"], lw=1.5, label="average")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("position when sorted by mean")
+    ax.set_ylim(0, mean.size + 1)
+    ax.legend(loc="lower right")
+    return ax
+
+
+def rank_histogram(ax, ranks, *, n_draws: int, bins: int, prob: float = 0.99, title: str | None = None):
+    """Histogram of SBC ranks with the band a uniform histogram stays in.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    ranks : array_like of int, shape (R,)
+        Ranks in 0..n_draws.
+    n_draws : int
+        L: the number of posterior draws each rank was computed from.
+    bins : int
+        Number of equal bins; must divide n_draws + 1.
+    prob : float
+        Each bin's count lies in the grey band with this probability under
+        uniformity (binomial quantiles; pointwise, so about ``(1 - prob) * bins``
+        bins fall outside by chance).
+    title : str, optional
+    """
+    import numpy as np
+    from scipy import stats
+
+    ranks = np.asarray(ranks, dtype=int)
+    counts = np.bincount(ranks * bins // (n_draws + 1), minlength=bins)
+    lower, upper = stats.binom.ppf([(1 - prob) / 2, (1 + prob) / 2], ranks.size, 1 / bins)
+    edges = np.arange(bins + 1) * (n_draws + 1) / bins
+    ax.axhspan(lower, upper, color=COLORS["prior"], alpha=0.3, lw=0, zorder=3, label=f"{prob:.0%} band if uniform")
+    ax.axhline(ranks.size / bins, color=COLORS["prior"], lw=1)
+    ax.stairs(counts, edges, fill=True, color=COLORS["posterior"], alpha=0.6, label="ranks")
+    ax.set_xlim(0, n_draws + 1)
+    ax.set_xlabel(f"rank of the truth among {n_draws} posterior draws")
+    ax.set_ylabel(f"replications per bin (of {ranks.size})")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def rank_ecdf_difference(ax, ranks, *, n_draws: int, prob: float = 0.99, seed: int = 0, label: str | None = None):
+    """ECDF of the fractional SBC ranks minus the uniform CDF, with simultaneous bands (ArviZ).
+
+    The ranks ``r`` in 0..n_draws become ``(r + 1) / (n_draws + 1)``, the discrete
+    uniform's CDF at each rank; under uniformity the whole curve stays inside
+    the band with probability ``prob`` (simultaneous, not pointwise: Säilynoja
+    et al. 2022), so one excursion is already evidence.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    ranks : array_like of int, shape (R,)
+    n_draws : int
+        L: ranks lie in 0..L.
+    prob : float
+        Probability of the simultaneous band.
+    seed : int
+        Seed of ArviZ's simulation of the band.
+    label : str, optional
+        Legend label of the curve.
+    """
+    import arviz as az
+    import numpy as np
+    from scipy import stats
+
+    values = (np.asarray(ranks, dtype=float) + 1) / (n_draws + 1)
+    grid = np.arange(1, n_draws + 2) / (n_draws + 1)       # every possible value
+    uniform = stats.randint(1, n_draws + 2)                # ranks + 1, discrete
+
+    def rvs(size, random_state=None):
+        return uniform.rvs(size, random_state=random_state) / (n_draws + 1)
+
+    az.plot_ecdf(values, eval_points=grid, cdf=lambda x: np.floor(x * (n_draws + 1) + 1e-9) / (n_draws + 1),
+                 difference=True, confidence_bands=True, ci_prob=prob, rvs=rvs,
+                 random_state=np.random.default_rng(seed), ax=ax,
+                 plot_kwargs={"color": COLORS["posterior"], "label": label},
+                 fill_kwargs={"color": COLORS["prior"], "alpha": 0.25})
+    ax.set_xlabel("fractional rank (rank + 1) / (L + 1)")
+    ax.set_ylabel("ECDF minus uniform CDF")
     return ax
