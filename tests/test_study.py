@@ -4,6 +4,7 @@ import json
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bhm import stan, study
@@ -129,9 +130,31 @@ def test_committed_results_match_the_design():
     for name in study.PARAMETERS:
         for stat in ("mean", "q2.5", "q5", "q50", "q95", "q97.5", "rhat", "ess_bulk"):
             assert f"{name}_{stat}" in results.columns
-    assert provenance["sims_per_cell"] == 300 and provenance["simulations"] == len(results)
+    assert provenance["sims_per_cell"] == 300 and provenance["rows"] == len(results)
     assert provenance["sampler"] == study.SAMPLER
     # the rows are what the current code computes: rerun one simulation
     row = study.run_simulation(study.Cell("A", "weak-wrong", "5x200"), 123)
     stored = results.query("design == 'A' and prior == 'weak-wrong' and size == '5x200' and sim == 123").iloc[0]
     assert row["gamma_1_mean"] == pytest.approx(stored["gamma_1_mean"], rel=1e-12)
+
+
+def test_failure_reasons_by_hand():
+    rows = []
+    for sim, (rhat, div, ess) in enumerate([(1.0, 0, 500.0), (1.02, 0, 300.0), (1.0, 2, 50.0), (1.03, 1, 400.0)]):
+        row = {"design": "A", "prior": "true", "size": "10x200", "sim": sim, "divergences": div}
+        for name in study.PARAMETERS:
+            row[f"{name}_rhat"], row[f"{name}_ess_bulk"] = (rhat, ess) if name == "gamma_1" else (1.0, 1000.0)
+        rows.append(row)
+    reasons = study.failure_reasons(pd.DataFrame(rows)).loc[("A", "true", "10x200")]
+    assert (reasons["rhat_over_1_01"], reasons["any_divergence"], reasons["min_bulk_ess"]) == (0.5, 0.5, 50.0)
+    with pytest.raises(ValueError, match="lack column"):
+        study.failure_reasons(pd.DataFrame(rows).drop(columns="divergences"))
+
+
+def test_prior_pull_is_given_back_by_eta():
+    """Committed results: what the wrong prior adds to gamma_0 + gamma_1 u_1, eta_1 gives back (to 0.03)."""
+    results, _ = study.load_committed()
+    pull = study.prior_pull_on_eta(results)
+    assert pull["added"] > 0.01 and abs(pull["added"] + pull["given_back"]) < 0.03, pull
+    with pytest.raises(ValueError, match="no simulations of cell B/flat/10x200"):
+        study.prior_pull_on_eta(results, design="B", prior="flat")

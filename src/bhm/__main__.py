@@ -7,6 +7,9 @@ their checks kept (see :mod:`bhm.exercises`).
 ``python -m bhm study --sims 300 --out results/study [--cells A/true/10x200 ...]``
 runs chapter 5's Monte Carlo study (see :mod:`bhm.study`); interrupted, it
 resumes where it stopped.
+
+``python -m bhm sbc --reps 1000 --fit matched --out results/sbc`` runs chapter
+7's simulation-based calibration of the Stan model (see :mod:`bhm.sbc`), resumable too.
 """
 
 from __future__ import annotations
@@ -45,10 +48,27 @@ def main(argv=None) -> int:
     run.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     run.add_argument("--export", metavar="CSV", help="write all results in OUT to this .csv(.gz) file")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cal = commands.add_parser(
+        "sbc",
+        help="run chapter 7's simulation-based calibration of the Stan model (resumable)",
+        description="Simulation-based calibration of stan/varying_slope_suff.stan: draw parameters from "
+                    "the prior, simulate, fit, record the ranks. Finished replications are kept in OUT, "
+                    "one file each, so an interrupted run resumes where it stopped.",
+    )
+    cal.add_argument("--reps", type=int, default=1000, help="replications per fit (default 1000)")
+    cal.add_argument("--fit", action="append", choices=["matched", "mismatched"],
+                     help="the program's prior: the simulator's (matched) or chapter 5's wrong one "
+                          "(mismatched); repeat for both (default: matched)")
+    cal.add_argument("--out", required=True, metavar="DIR", help="results folder (one JSON file per replication)")
+    cal.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    cal.add_argument("--export", metavar="CSV", help="write all results in OUT to this .csv(.gz) file")
+    cal.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
     if args.command == "study":
         return _study(args)
+    if args.command == "sbc":
+        return _sbc(args)
 
     if args.command == "exercises":
         try:
@@ -74,7 +94,8 @@ def main(argv=None) -> int:
     return 0
 
 
-def _study(args) -> int:
+def _run_logged(args, run, load, provenance: dict) -> int:
+    """Run ``run()``, log its wall time in OUT/runs.jsonl, and export with provenance if asked."""
     import json
     import platform
     import time
@@ -82,41 +103,66 @@ def _study(args) -> int:
     from pathlib import Path
 
     import bhm
-    from bhm import study
 
     try:
-        chosen = study.parse_cells(args.cells)
         start = time.perf_counter()
-        report = study.run_study(args.out, cells_to_run=chosen, n_sims=args.sims, max_workers=args.workers,
-                                 progress=not args.no_progress)
+        report = run()
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: every finished simulation is kept; run the same command again to resume",
-              file=sys.stderr)
+        print("interrupted: every finished fit is kept; run the same command again to resume", file=sys.stderr)
         return 130
-    print(f"{report['done']} simulations run, {report['skipped']} found done, in {report['seconds']:.0f} s")
-    log = Path(args.out) / "runs.jsonl"  # every run appends its wall time: the study's total cost
+    print(f"{report['done']} fits run, {report['skipped']} found done, in {report['seconds']:.0f} s")
+    log = Path(args.out) / "runs.jsonl"  # every run appends its wall time: the total cost
     with log.open("a") as handle:
         handle.write(json.dumps({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                 "command": " ".join(["python -m bhm study", *sys.argv[2:]]),
+                                 "command": " ".join([f"python -m bhm {args.command}", *sys.argv[2:]]),
                                  "done": report["done"], "seconds": round(time.perf_counter() - start, 1)}) + "\n")
     if args.export:
-        results = study.load_results(args.out)
+        results = load(args.out)
         results.to_csv(args.export, index=False)
         runs = [json.loads(line) for line in log.read_text().splitlines()]
-        provenance = {
-            "command": f"python -m bhm study --sims {args.sims} --out {args.out} --export {args.export}"
-                       + (f" --cells {' '.join(args.cells)}" if args.cells else ""),
+        record = {
+            "command": provenance.pop("command") + f" --export {args.export}",
             "bhm_version": bhm.__version__, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "simulations": len(results), "sims_per_cell": args.sims, "sampler": study.SAMPLER,
+            "rows": len(results), **provenance,
             "wall_seconds": round(sum(run["seconds"] for run in runs), 1), "machine": f"{platform.machine()}, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}",
         }
-        Path(args.export).with_suffix("").with_suffix(".json").write_text(json.dumps(provenance, indent=2) + "\n")
+        Path(args.export).with_suffix("").with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.export} ({len(results)} rows) and its provenance")
     return 0
+
+
+def _study(args) -> int:
+    from bhm import study
+
+    def run():
+        chosen = study.parse_cells(args.cells)
+        return study.run_study(args.out, cells_to_run=chosen, n_sims=args.sims, max_workers=args.workers,
+                               progress=not args.no_progress)
+
+    command = f"python -m bhm study --sims {args.sims} --out {args.out}" + (
+        f" --cells {' '.join(args.cells)}" if args.cells else "")
+    return _run_logged(args, run, study.load_results,
+                       {"command": command, "sims_per_cell": args.sims, "sampler": study.SAMPLER})
+
+
+def _sbc(args) -> int:
+    from bhm import sbc
+
+    fits = args.fit or ["matched"]
+
+    def run():
+        reports = [sbc.run_stan_sbc(args.out, fit=fit, n_reps=args.reps, max_workers=args.workers,
+                                    progress=not args.no_progress) for fit in fits]
+        return {key: sum(r[key] for r in reports) for key in ("done", "skipped", "seconds")}
+
+    command = f"python -m bhm sbc --reps {args.reps} " + " ".join(f"--fit {f}" for f in fits) + f" --out {args.out}"
+    return _run_logged(args, run, sbc.load_ranks,
+                       {"command": command, "reps_per_fit": args.reps, "sampler": sbc.STAN_SAMPLER,
+                        "n_draws": sbc.N_DRAWS})
 
 
 if __name__ == "__main__":

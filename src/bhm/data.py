@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["GCSE_COLUMNS", "GCSE_SHA256", "GENDER_LEVELS", "data_dir", "load_gcse", "complete_course"]
+__all__ = ["GCSE_COLUMNS", "GCSE_SHA256", "GENDER_LEVELS", "data_dir", "load_gcse", "complete_course",
+           "load_committed_results"]
 
 #: Columns of ``gcsemv.csv``, in file order.
 GCSE_COLUMNS = ("school", "student", "gender", "written", "course")
@@ -157,3 +158,29 @@ def complete_course(df: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"complete_course: gender must be 'M' or 'F'; got {gender[bad].iloc[0]!r}")
     out["female"] = np.where(gender == "F", 1.0, 0.0)
     return out
+
+
+def load_committed_results(name: str, command: str) -> tuple[pd.DataFrame, dict]:
+    """A committed results table in ``data/`` and its provenance (the .json beside it).
+
+    Parameters
+    ----------
+    name : str
+        File name in :func:`data_dir`, e.g. ``"study_results.csv.gz"``.
+    command : str
+        The command that makes it (without ``--export``), quoted in the error
+        if the file is missing.
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The table and its provenance (command, version, date, wall time, machine).
+    """
+    import json
+
+    path = data_dir() / name
+    provenance_path = path.with_suffix("").with_suffix(".json")
+    if not path.is_file() or not provenance_path.is_file():
+        raise FileNotFoundError(f"{path} or its provenance {provenance_path.name} is missing: run "
+                                f"{command} --export {path}")
+    return pd.read_csv(path), json.loads(provenance_path.read_text())

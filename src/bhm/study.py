@@ -43,7 +43,8 @@ from bhm import simulate
 __all__ = [
     "TRUTH", "PRIORS", "SIZES", "DESIGNS", "PARAMETERS", "SAMPLER", "Cell",
     "cells", "parse_cells", "design_for", "simulation_data", "sufficient_statistics", "stan_data",
-    "run_simulation", "run_study", "load_results", "summarise", "COMMITTED", "load_committed",
+    "run_simulation", "run_tasks", "run_study", "load_results", "summarise", "COMMITTED", "load_committed",
+    "failure_reasons", "prior_pull_on_eta",
 ]
 
 #: The true parameters of every simulation.
@@ -71,7 +72,7 @@ DESIGNS = {
 PARAMETERS = ("gamma_0", "gamma_1", "sigma_b", "sigma_y", "eta_1")
 
 #: The sampler's settings for every fit (chapter 5 justifies them).
-SAMPLER = {"chains": 4, "warmup": 300, "draws": 250}
+SAMPLER = {"chains": 4, "warmup": 300, "draws": 1000}
 
 QUANTILES = (0.025, 0.05, 0.5, 0.95, 0.975)
 _BASE_SEED = 20261125
@@ -258,6 +259,66 @@ def _default_executor(max_workers: int | None):
     return cf.ProcessPoolExecutor(max_workers=max_workers or os.cpu_count(), mp_context=mp.get_context("spawn"))
 
 
+def run_tasks(out, tasks: list[tuple], fn, path, *, executor=None, max_workers: int | None = None,
+              progress: bool = True, desc: str = "study") -> dict:
+    """Run ``fn(*task)`` for every task whose result file is missing; store each result as it finishes.
+
+    The engine of :func:`run_study` and of :mod:`bhm.sbc`: resumable (a task whose
+    file exists is skipped; a file is written atomically, so a kill leaves it whole
+    or absent), parallel through any ``concurrent.futures`` Executor, with a tqdm
+    progress bar.
+
+    Parameters
+    ----------
+    out : path
+        Results folder.
+    tasks : list of tuple
+        Arguments of ``fn``, one tuple per task.
+    fn : callable
+        A module-level function (it is pickled to the workers) returning a
+        JSON-serialisable dict.
+    path : callable
+        ``path(out, *task)``: the result file of a task, inside ``out``.
+    executor, max_workers, progress
+        As for :func:`run_study`.
+    desc : str
+        Label of the progress bar.
+
+    Returns
+    -------
+    dict
+        ``done`` (run now), ``skipped`` (found in ``out``), ``seconds``.
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    for stale in out.rglob(".tmp-*"):  # a write cut short by a kill: never a result
+        stale.unlink()
+    todo = [task for task in tasks if not path(out, *task).exists()]
+    skipped = len(tasks) - len(todo)
+    start = time.perf_counter()
+    own = executor is None
+    pool = _default_executor(max_workers) if own else executor
+    bar = tqdm(total=len(todo), disable=not progress or not todo, unit="fit", desc=desc)
+    futures = {}
+    try:
+        futures = {pool.submit(fn, *task): task for task in todo}
+        for future in cf.as_completed(futures):
+            _write_atomically(path(out, *futures[future]), future.result())
+            bar.update()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        bar.close()
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return {"done": len(todo), "skipped": skipped, "seconds": time.perf_counter() - start}
+
+
 def run_study(out, *, cells_to_run: list[Cell] | None = None, n_sims: int = 300, executor=None,
               max_workers: int | None = None, progress: bool = True) -> dict:
     """Run every missing simulation of ``cells_to_run`` and store it under ``out``.
@@ -282,42 +343,11 @@ def run_study(out, *, cells_to_run: list[Cell] | None = None, n_sims: int = 300,
     dict
         ``done`` (run now), ``skipped`` (found in ``out``), ``seconds``.
     """
-    import time
-
-    from tqdm.auto import tqdm
-
     if isinstance(n_sims, bool) or not isinstance(n_sims, (int, np.integer)) or n_sims < 1:
         raise ValueError(f"n_sims must be a whole number >= 1; got {n_sims!r}")
-    out = Path(out)
-    for stale in out.glob("*/*/*/.tmp-*"):  # a write cut short by a kill: never a result
-        stale.unlink()
-    todo, skipped = [], 0
-    for cell in cells_to_run or cells():
-        for sim in range(n_sims):
-            if _path(out, cell, sim).exists():
-                skipped += 1
-            else:
-                todo.append((cell, sim))
-    start = time.perf_counter()
-    own = executor is None
-    pool = _default_executor(max_workers) if own else executor
-    bar = tqdm(total=len(todo), disable=not progress or not todo, unit="fit", desc="study")
-    futures = {}
-    try:
-        futures = {pool.submit(run_simulation, cell, sim): (cell, sim) for cell, sim in todo}
-        for future in cf.as_completed(futures):
-            cell, sim = futures[future]
-            _write_atomically(_path(out, cell, sim), future.result())
-            bar.update()
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
-    finally:
-        bar.close()
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
-    return {"done": len(todo), "skipped": skipped, "seconds": time.perf_counter() - start}
+    tasks = [(cell, sim) for cell in cells_to_run or cells() for sim in range(n_sims)]
+    return run_tasks(out, tasks, run_simulation, _path, executor=executor, max_workers=max_workers,
+                     progress=progress, desc="study")
 
 
 def load_results(out) -> pd.DataFrame:
@@ -335,14 +365,9 @@ COMMITTED = "study_results.csv.gz"
 
 def load_committed() -> tuple[pd.DataFrame, dict]:
     """The committed results of the full study and their provenance (command, version, date, wall time)."""
-    from bhm.data import data_dir
+    from bhm.data import load_committed_results
 
-    path = data_dir() / COMMITTED
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: run python -m bhm study --sims 300 --out results/study "
-                                f"--export {path}")
-    provenance = json.loads(path.with_suffix("").with_suffix(".json").read_text())
-    return pd.read_csv(path), provenance
+    return load_committed_results(COMMITTED, "python -m bhm study --sims 300 --out results/study")
 
 
 def _truth(results: pd.DataFrame, name: str):
@@ -389,3 +414,53 @@ def summarise(results: pd.DataFrame, *, drop_failures: bool = False) -> pd.DataF
             })
     return pd.DataFrame(rows).set_index(["design", "prior", "size", "parameter"])
 
+
+
+def failure_reasons(results: pd.DataFrame) -> pd.DataFrame:
+    """Why simulations failed diagnostics, per cell.
+
+    Returns
+    -------
+    DataFrame indexed by (design, prior, size), columns ``rhat_over_1_01`` (share
+        of simulations with any recorded parameter's R-hat above 1.01),
+        ``any_divergence`` (share with at least one divergence) and
+        ``min_bulk_ess`` (the smallest bulk ESS of any parameter in any simulation).
+    """
+    rhat_columns = [f"{name}_rhat" for name in PARAMETERS]
+    ess_columns = [f"{name}_ess_bulk" for name in PARAMETERS]
+    missing = [c for c in rhat_columns + ess_columns + ["divergences"] if c not in results.columns]
+    if missing:
+        raise ValueError(f"results lack column(s) {missing[:3]}: pass the output of load_results or load_committed")
+    flags = results.assign(
+        rhat_over_1_01=(results[rhat_columns] > 1.01).any(axis=1),
+        any_divergence=results["divergences"] > 0,
+        min_bulk_ess=results[ess_columns].min(axis=1),
+    )
+    return flags.groupby(["design", "prior", "size"])[["rhat_over_1_01", "any_divergence", "min_bulk_ess"]].agg(
+        {"rhat_over_1_01": "mean", "any_divergence": "mean", "min_bulk_ess": "min"})
+
+
+def prior_pull_on_eta(results: pd.DataFrame, *, design: str = "A", size: str = "10x200", prior: str = "wrong",
+                      baseline: str = "true") -> dict:
+    """How a prior's pull on (gamma_0, gamma_1) is given back by the first group's effect eta_1.
+
+    The data pin down the group slope beta_1 = gamma_0 + gamma_1 u_1 + eta_1, so
+    on average what ``prior`` adds to gamma_0 + gamma_1 u_1 (against
+    ``baseline``, on the same data sets) eta_1 should give back.
+
+    Returns
+    -------
+    dict
+        ``u_1`` (the group's predictor), ``added`` (mean change of
+        gamma_0 + gamma_1 u_1) and ``given_back`` (mean change of eta_1's error).
+    """
+    u_1 = float(design_for(design, size).u[0])
+    means = {}
+    for name in (prior, baseline):
+        rows = results[(results["design"] == design) & (results["prior"] == name) & (results["size"] == size)]
+        if rows.empty:
+            raise ValueError(f"no simulations of cell {design}/{name}/{size} in results")
+        means[name] = (rows["gamma_0_mean"].mean() + u_1 * rows["gamma_1_mean"].mean(),
+                       (rows["eta_1_mean"] - rows["true_eta_1"]).mean())
+    return {"u_1": u_1, "added": float(means[prior][0] - means[baseline][0]),
+            "given_back": float(means[prior][1] - means[baseline][1])}
