@@ -614,6 +614,270 @@ def _ex3_split(answer):
                         "(not rank-normalised) to the 2M half-chains")
 
 
+# --------------------------------------------------------------------------- chapter 4
+
+@_register("ex4-shrinkage", exercise="ex4-shrinkage", chapter=4,
+           prompt="the shrinkage factor of a group of 4 (a number between 0 and 1)")
+def _ex4_shrinkage(answer):
+    value = _probability(answer, "a shrinkage factor")
+    expected = 64 / (64 + 225 / 4)
+    if abs(value - expected) <= 0.002:
+        return
+    if abs(value - (1 - expected)) <= 0.002:
+        raise Wrong("that is the weight on the overall mean, 1 - lambda; lambda is the weight on the "
+                    "group's own mean")
+    raise Wrong("lambda = sigma_alpha^2 / (sigma_alpha^2 + sigma_y^2 / n): variances, not sds")
+
+
+@_register("ex4-half", exercise="ex4-shrinkage", chapter=4,
+           prompt="the group size at which lambda = 1/2 (a number; it need not be whole)")
+def _ex4_half(answer):
+    value = _number(answer, "a group size")
+    if abs(value - 225 / 64) <= 0.01:
+        return
+    if abs(value - 15 / 8) <= 0.01:
+        raise Wrong("square the sds: lambda = 1/2 where sigma_alpha^2 = sigma_y^2 / n")
+    raise Wrong("solve sigma_alpha^2 = sigma_y^2 / n for n")
+
+
+@functools.lru_cache(maxsize=None)
+def _pooling_scores():
+    """Chapter 4's 40 groups of scores (the chapter's seeds) and their own means."""
+    from bhm import simulate
+
+    sizes = np.random.default_rng(10).choice([2, 3, 5, 8, 13, 20, 35, 60, 100], size=40)
+    scores = simulate.simulate_varying_intercept(sizes, seed=11, mu_alpha=60.0, sigma_alpha=8.0, sigma_y=15.0)
+    ybar = np.bincount(scores["group"] - 1, weights=scores["y"]) / np.bincount(scores["group"] - 1)
+    return scores, ybar
+
+
+@_register("ex4-pooling-best", exercise="ex4-pooling-error", chapter=4,
+           prompt='"no pooling", "complete pooling" or "partial pooling" (a string)')
+def _ex4_pooling_best(answer):
+    options = ("no pooling", "complete pooling", "partial pooling")
+    text = answer.strip().lower() if isinstance(answer, str) else None
+    if text not in options and (text or "") + " pooling" not in options:
+        raise Wrong(f"answer with one of {', '.join(map(repr, options))}; you gave {_describe(answer)}")
+    if not text.startswith("partial"):
+        raise Wrong("compare the three root mean squared errors against the true group means")
+
+
+@_register("ex4-rmse-none", exercise="ex4-pooling-error", chapter=4,
+           prompt="the root mean squared error of the no-pooling estimates, in points (a number)")
+def _ex4_rmse_none(answer):
+    value = _number(answer, "a root mean squared error")
+    scores, ybar = _pooling_scores()
+    errors = ybar - scores["alpha"]
+    if abs(value - np.sqrt(np.mean(errors**2))) <= 0.005:
+        return
+    if abs(value - np.mean(errors**2)) <= 0.05:
+        raise Wrong("that is the mean squared error; take its square root (points, not points squared)")
+    raise Wrong("the no-pooling estimate of a group is its own mean score; compare the 40 of them with "
+                "scores['alpha'] and take the root of the mean squared difference")
+
+
+@_register("ex4-eta", exercise="ex4-eta", chapter=4,
+           prompt="the root mean squared error of the posterior means of eta against the truth (a number)")
+def _ex4_eta(answer):
+    value = _number(answer, "a root mean squared error")
+    # Reference: four runs of the chapter's fit (seeds 4-7, 1,000 and 10,000 draws per
+    # chain) gave 0.134-0.138; the posterior means move with the seed by about 0.003.
+    if abs(value - 0.136) <= 0.01:
+        return
+    if abs(value - 0.136**2) <= 0.003:
+        raise Wrong("that is the mean squared error; take its square root")
+    raise Wrong("take the posterior mean of each eta_j over all chains and draws, subtract the true "
+                "school_data['eta'], and take the root of the mean of the squares")
+
+
+# --------------------------------------------------------------------------- chapter 5
+
+@functools.lru_cache(maxsize=None)
+def _study_results():
+    from bhm import study
+
+    return study.load_committed()[0]
+
+
+def _study_cell(prior: str, size: str):
+    results = _study_results()
+    return results[(results["design"] == "A") & (results["prior"] == prior) & (results["size"] == size)]
+
+
+@_register("ex5-coverage", exercise="ex5-coverage", chapter=5,
+           prompt="the coverage of the 95% interval of sigma_b in cell A/true/5x200 (between 0 and 1)")
+def _ex5_coverage(answer):
+    value = _probability(answer, "a coverage")
+    cell = _study_cell("true", "5x200")
+    expected = float(((cell["sigma_b_q2.5"] <= 1.0) & (1.0 <= cell["sigma_b_q97.5"])).mean())
+    if abs(value - expected) <= 1e-6:
+        return
+    ninety = float(((cell["sigma_b_q5"] <= 1.0) & (1.0 <= cell["sigma_b_q95"])).mean())
+    if abs(value - ninety) <= 1e-6:
+        raise Wrong("that is the coverage of the 90% interval (q5 to q95); the 95% interval runs from "
+                    "q2.5 to q97.5")
+    raise Wrong("the share of the 300 simulations of A/true/5x200 whose 95% interval of sigma_b "
+                "(sigma_b_q2.5 to sigma_b_q97.5) contains the true value 1")
+
+
+@_register("ex5-groups", exercise="ex5-groups", chapter=5,
+           prompt="(bias at 10x200, bias at 50x10) of gamma_1 under the wrong prior (two numbers)")
+def _ex5_groups(answer):
+    values = np.asarray(answer, dtype=float)
+    if values.shape != (2,) or not np.all(np.isfinite(values)):
+        raise Wrong(f"give two finite numbers, (bias at 10x200, bias at 50x10); you gave {_describe(answer)}")
+    expected = np.array([(_study_cell("wrong", size)["gamma_1_mean"] - 1.0).mean() for size in ("10x200", "50x10")])
+    if np.allclose(values, expected, atol=1e-6):
+        return
+    if np.allclose(values, expected[::-1], atol=1e-6):
+        raise Wrong("the order is (10x200, 50x10)")
+    raise Wrong("the bias is the average over the 300 simulations of the posterior mean of gamma_1 minus "
+                "its true value 1, in cells A/wrong/10x200 and A/wrong/50x10")
+
+
+@_register("ex5-rerun", exercise="ex5-rerun", chapter=5,
+           prompt="the posterior mean of gamma_1 of simulation 17 of A/flat/10x100, rerun (a number)")
+def _ex5_rerun(answer):
+    value = _number(answer, "a posterior mean")
+    cell = _study_results()
+    stored = cell[(cell["design"] == "A") & (cell["prior"] == "flat") & (cell["size"] == "10x100")
+                  & (cell["sim"] == 17)]["gamma_1_mean"].iloc[0]
+    if abs(value - stored) <= 1e-9 * max(1.0, abs(stored)):
+        return
+    if abs(value - stored) < 0.05:
+        raise Wrong("close, but a rerun with the same seed gives the stored number to the last digit: "
+                    "call study.run_simulation(study.Cell('A', 'flat', '10x100'), 17) unchanged")
+    raise Wrong("rerun study.run_simulation(study.Cell('A', 'flat', '10x100'), 17) and take its "
+                "'gamma_1_mean'")
+
+
+# --------------------------------------------------------------------------- chapter 6
+
+# Reference posterior probabilities for the GCSE model (bhm.gcse.fit_bayes with its
+# default priors), each from three long runs (4 chains x 10,000 draws, seeds 1-3),
+# whose Monte Carlo errors are about 0.003; the runs agreed to within 0.004. An
+# answer from 4 chains x 1,000 draws has a Monte Carlo error of about 0.008-0.01,
+# so the tolerance, 0.04, is about four of those: any seed and any correct
+# computation pass, a wrong pair of schools or a wrong direction does not.
+_GCSE_REFERENCE = {"ex6-compare": 0.669, "ex6-top5": 0.677, "ex6-gap": 0.859}
+_GCSE_TOLERANCE = 0.04
+
+
+def _gcse_probability(name, answer, hint):
+    value = _probability(answer, "a posterior probability")
+    reference = _GCSE_REFERENCE[name]
+    if abs(value - reference) <= _GCSE_TOLERANCE:
+        return
+    if abs((1 - value) - reference) <= _GCSE_TOLERANCE:
+        raise Wrong("that is the probability of the opposite event: check the direction of the comparison")
+    raise Wrong(hint)
+
+
+@_register("ex6-weight", exercise="ex6-weight", chapter=6,
+           prompt="chapter 1's weight on the 20 boys' mean of school 22520 (a number between 0 and 1)")
+def _ex6_weight(answer):
+    value = _probability(answer, "a weight")
+    n, sigma, sigma0 = 20, 13.030, 10.146   # the ML estimates of chapter 6 (points)
+    expected = (n / sigma**2) / (n / sigma**2 + 1 / sigma0**2)
+    if abs(value - expected) <= 0.002:
+        return
+    if abs(value - (1 - expected)) <= 0.002:
+        raise Wrong("that is the weight on the average, 1 - w: the weight on the data is the data's "
+                    "share of the total precision, (n / sigma_y^2) / (n / sigma_y^2 + 1 / sigma_alpha^2)")
+    raise Wrong("use precisions (1 / variance), not sds: w = (n / sigma_y^2) / (n / sigma_y^2 + "
+                "1 / sigma_alpha^2) with n = 20, sigma_y = 13.03 and sigma_alpha = 10.146 points")
+
+
+@_register("ex6-compare", exercise="ex6-compare", chapter=6,
+           prompt="P(alpha of school 50631 > alpha of school 68805) from the posterior draws (between 0 and 1)")
+def _ex6_compare(answer):
+    _gcse_probability("ex6-compare", answer,
+                      "compare the two schools' alpha draw by draw (same chain and draw) and take the share of "
+                      "draws where 50631's is larger than 68805's; school IDs are strings, e.g. sel(school=\"50631\")")
+
+
+@_register("ex6-top5", exercise="ex6-top5", chapter=6,
+           prompt="P(school 60437 ranks 1 to 5 by alpha) from the posterior draws (between 0 and 1)")
+def _ex6_top5(answer):
+    _gcse_probability("ex6-top5", answer,
+                      "rank the 73 schools' alpha within each draw (1 = highest), then take the share of "
+                      "draws in which 60437's rank is 5 or better")
+
+
+@_register("ex6-gap", exercise="ex6-gap", chapter=6,
+           prompt="P(beta_j < 0) for the school with the smallest posterior mean gap (between 0 and 1)")
+def _ex6_gap(answer):
+    _gcse_probability("ex6-gap", answer,
+                      "find the school with the smallest posterior mean of beta (school_summary(idata, "
+                      "\"beta\") sorts them), then the share of its beta draws below 0")
+
+
+@_register("ex6-standardise", exercise="ex6-standardise", chapter=6,
+           prompt="the posterior mean of mu_alpha, transformed back to points (a number)")
+def _ex6_standardise(answer):
+    value = _number(answer, "a posterior mean in points")
+    # Weak priors on the standardised scale: the posterior mean is the ML estimate
+    # 69.425 within a tenth of its posterior sd (1.4 points); its Monte Carlo error
+    # with 4,000 draws is about 0.03. 0.5 points admits any seed, not a dragged mean.
+    if abs(value - 69.425) <= 0.5:
+        return
+    if abs(value) < 5:
+        raise Wrong("that looks like a value on the standardised scale: transform back with "
+                    "mean + sd * mu_alpha, using the mean and sd of the coursework scores")
+    raise Wrong("standardise with the mean and sd of the 1,725 coursework scores, fit with "
+                "mu_loc=(0, 0), mu_scale=(1, 1), tau_scale=(1, 1), sigma_scale=1, and transform the "
+                "posterior mean of mu_alpha back: mean + sd * mu_alpha")
+
+
+# --------------------------------------------------------------------------- chapter 7
+
+@_register("ex7-rank", exercise="ex7-rank", chapter=7,
+           prompt="the rank of the truth 0.3 among the nine draws (a whole number)")
+def _ex7_rank(answer):
+    value = _whole_number(answer, "a rank")
+    draws = np.array([0.12, 0.51, -0.40, 0.33, 0.28, 0.95, 0.05, 0.29, 0.71])
+    if value == int((draws < 0.3).sum()):
+        return
+    if value == int((draws > 0.3).sum()):
+        raise Wrong("that counts the draws above the truth; the rank counts the draws below it")
+    raise Wrong("count the draws that are smaller than the true value 0.3; the rank lies in 0..9")
+
+
+@_register("ex7-band", exercise="ex7-band", chapter=7,
+           prompt="(lower, upper): the 99% band of one bin's count, R = 1000, 20 bins (two numbers)")
+def _ex7_band(answer):
+    from scipy import stats
+
+    values = np.asarray(answer, dtype=float)
+    if values.shape != (2,):
+        raise Wrong(f"give two numbers, (lower, upper); you gave {_describe(answer)}")
+    if not np.all(np.isfinite(values)):
+        raise Wrong("both ends must be finite numbers")
+    expected = stats.binom.ppf([0.005, 0.995], 1000, 1 / 20)       # 33 and 69
+    # a normal approximation (50 -+ 2.576 * 6.89) or other quantile conventions land within 1.5
+    if np.all(np.abs(np.sort(values) - expected) <= 1.5):
+        return
+    if np.all(np.abs(values - (0.05 + np.array([-1, 1]) * 2.576 * np.sqrt(0.05 * 0.95 / 1000))) < 0.01):
+        raise Wrong("those are proportions; the band is for the count of replications in a bin")
+    raise Wrong("a bin's count is Binomial(1000, 1/20) under uniformity: mean 50, sd about 6.9; "
+                "take its 0.5% and 99.5% quantiles")
+
+
+@_register("ex7-narrow", exercise="ex7-narrow", chapter=7,
+           prompt="the share of ranks in the two outer bins for a posterior sd halved (between 0 and 1)")
+def _ex7_narrow(answer):
+    value = _probability(answer, "a share of replications")
+    # exact for L = 99 (numerical integration): 0.403; the large-L limit 2 Phi(Phi^-1(0.05) / 2) = 0.411.
+    # 1,000 replications estimate it with a Monte Carlo sd of 0.016; 0.04 is about 2.5 of those.
+    if abs(value - 0.403) <= 0.04:
+        return
+    if abs(value - 0.1) <= 0.03:
+        raise Wrong("that is the uniform share; with sd_factor=0.5 the truth falls outside the draws "
+                    "far more often")
+    raise Wrong("count the replications whose rank is below 5 or at least 95, over all replications "
+                "of sbc.exact_normal_mean(..., sd_factor=0.5)")
+
+
 # --------------------------------------------------------------------------- student notebooks
 
 
