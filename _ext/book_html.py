@@ -24,12 +24,44 @@
    static fallback image when the live figure works and shows it in print.
 """
 
+import json
 import shutil
 from pathlib import Path
 
 from sphinx.util import logging
 
 LOGGER = logging.getLogger(__name__)
+
+
+def _text(output):
+    text = output.get("text", "")
+    return text if isinstance(text, str) else "".join(text)
+
+
+def coalesce_streams(outputs):
+    """One stream output per name and cell, as the page shows it.
+
+    myst-nb (nb_merge_streams) merges a cell's stdout pieces into the first one
+    in place and renders that, but the executed notebook it writes keeps the
+    later pieces too, so a reader's download would print them twice. Keep the
+    first, holding all the text once, and drop the rest.
+    """
+    streams, kept = {}, []
+    for output in outputs:
+        if output.get("output_type") != "stream":
+            kept.append(output)
+            continue
+        name = output.get("name")
+        if name not in streams:
+            streams[name] = {"first": output, "rest": []}
+            kept.append(output)
+        else:
+            streams[name]["rest"].append(_text(output))
+    for parts in streams.values():
+        rest = "".join(parts["rest"])
+        first = _text(parts["first"])
+        parts["first"]["text"] = first if first.endswith(rest) else first + rest
+    return kept
 
 
 def add_ipynb_source(app, pagename, templatename, context, doctree):
@@ -41,7 +73,11 @@ def add_ipynb_source(app, pagename, templatename, context, doctree):
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(executed, target)
+    notebook = json.loads(executed.read_text(encoding="utf-8"))
+    for cell in notebook.get("cells", []):
+        if "outputs" in cell:
+            cell["outputs"] = coalesce_streams(cell["outputs"])
+    target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
