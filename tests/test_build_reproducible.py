@@ -3,9 +3,9 @@
 `make book` executes every chapter into _build/jupyter_execute; this test
 executes the faster chapters again, in a new kernel, and compares every
 output: printed text, tables (HTML), figures (PNG bytes) and the interactive
-figures' HTML. Only wall-clock times are masked ("in 0.12 s"). Chapters 4 and 6
-(over a minute each) are left to nbval and the student-notebook tests, which
-execute them again but do not compare.
+figures' HTML, in every chapter. Only wall-clock times are masked ("in 0.12 s"),
+and the cells that time something (they call ``time.perf_counter``) are compared
+by the kinds of their outputs only.
 """
 
 import re
@@ -21,7 +21,8 @@ from book_html import coalesce_streams  # noqa: E402  the build's own fix of mys
 
 ROOT = Path(__file__).parents[1]
 BUILT = ROOT / "_build" / "jupyter_execute" / "book"
-CHAPTERS = ["01_bayesian_thinking", "02_sampling", "03_convergence", "05_prior_study", "07_calibration"]
+CHAPTERS = ["01_bayesian_thinking", "02_sampling", "03_convergence", "04_hierarchical_models", "05_prior_study",
+            "06_gcse", "07_calibration"]
 TIMES = re.compile(r"\d+(\.\d+)?\s*(s|seconds|min)\b")
 
 
@@ -61,5 +62,7 @@ def test_rerun_gives_the_built_outputs(chapter, tmp_path):
     assert len(first) == len(second)
     for (source, a), (_, b) in zip(first, second):
         assert [kind for kind, _ in a] == [kind for kind, _ in b], source[:200]
+        if "perf_counter" in source:
+            continue  # the cell measures wall time (a table of seconds): only the kinds of output must agree
         for (kind, x), (_, y) in zip(a, b):
             assert x == y, f"{chapter}: {kind} output differs in the cell starting {source[:120]!r}"

@@ -55,6 +55,24 @@ def _rng(seed) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def _check_parameters(*, locations: dict | None = None, scales: dict | None = None) -> None:
+    """Locations must be finite numbers, scales finite and > 0; the error names the parameter."""
+    for name, value in (locations or {}).items():
+        try:
+            ok = np.isfinite(float(value))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{name} must be a finite number; got {value!r}")
+    for name, value in (scales or {}).items():
+        try:
+            ok = np.isfinite(float(value)) and float(value) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{name} must be positive and finite; got {value!r}")
+
+
 def group_sizes(sizes) -> np.ndarray:
     """Validate group sizes: a 1-D array of whole numbers >= 1."""
     sizes = np.atleast_1d(np.asarray(sizes))
@@ -81,9 +99,7 @@ def draw_design(sizes, *, x_loc=0.0, x_scale=3.0, u_loc=0.0, u_scale=3.0, seed) 
     Design
     """
     sizes = group_sizes(sizes)
-    for name, value in (("x_scale", x_scale), ("u_scale", u_scale)):
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be positive and finite; got {value!r}")
+    _check_parameters(locations={"x_loc": x_loc, "u_loc": u_loc}, scales={"x_scale": x_scale, "u_scale": u_scale})
     rng = _rng(seed)
     group = np.repeat(np.arange(1, sizes.size + 1), sizes)
     x = rng.normal(x_loc, x_scale, size=group.size)
@@ -114,9 +130,10 @@ def simulate_varying_slope(design: Design, *, alpha=1.0, gamma_0=1.0, gamma_1=1.
         Stan data for ``varying_slope`` without the prior entries: ``N, J, group,
         x, y, u``, plus the true ``eta`` (shape (J,)) and ``beta`` (shape (J,)).
     """
-    for name, value in (("sigma_b", sigma_b), ("sigma_y", sigma_y)):
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be positive and finite; got {value!r}")
+    if not isinstance(design, Design):
+        raise ValueError(f"design must be a bhm.simulate.Design (from draw_design); got {type(design).__name__}")
+    _check_parameters(locations={"alpha": alpha, "gamma_0": gamma_0, "gamma_1": gamma_1},
+                      scales={"sigma_b": sigma_b, "sigma_y": sigma_y})
     rng = _rng(seed)
     eta = rng.normal(0.0, sigma_b, size=design.J)
     beta = gamma_0 + gamma_1 * design.u + eta
@@ -134,6 +151,7 @@ def simulate_varying_intercept(sizes, *, mu_alpha, sigma_alpha, sigma_y, seed) -
         ``N, J, group`` (1-based), ``y`` (shape (N,)) and the true ``alpha`` (shape (J,)).
     """
     sizes = group_sizes(sizes)
+    _check_parameters(locations={"mu_alpha": mu_alpha}, scales={"sigma_alpha": sigma_alpha, "sigma_y": sigma_y})
     rng = _rng(seed)
     alpha = rng.normal(mu_alpha, sigma_alpha, size=sizes.size)
     group = np.repeat(np.arange(1, sizes.size + 1), sizes)
@@ -156,11 +174,13 @@ def simulate_varying_intercept_slope(sizes, *, mu_alpha, mu_beta, sigma_alpha, s
         ``alpha``, ``beta`` (shape (J,)).
     """
     sizes = group_sizes(sizes)
+    _check_parameters(locations={"rho": rho})
     if not -1 < rho < 1:
         raise ValueError(f"rho must lie in (-1, 1); got {rho!r}")
-    for name, value in (("sigma_alpha", sigma_alpha), ("sigma_beta", sigma_beta), ("sigma_y", sigma_y)):
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be positive and finite; got {value!r}")
+    _check_parameters(locations={"mu_alpha": mu_alpha, "mu_beta": mu_beta},
+                      scales={"sigma_alpha": sigma_alpha, "sigma_beta": sigma_beta, "sigma_y": sigma_y})
+    if not 0 <= x_prob <= 1:
+        raise ValueError(f"x_prob must lie in [0, 1]; got {x_prob!r}")
     rng = _rng(seed)
     cov = np.array([[sigma_alpha**2, rho * sigma_alpha * sigma_beta],
                     [rho * sigma_alpha * sigma_beta, sigma_beta**2]])
