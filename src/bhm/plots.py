@@ -21,6 +21,27 @@ COLORS = {
 }
 
 
+def _arrays(caller: str, **arrays):
+    """The arrays as 1-D float arrays of one length, all finite; else a ValueError naming the culprit."""
+    import numpy as np
+
+    out, length = {}, None
+    for name, values in arrays.items():
+        try:
+            array = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"{caller}: {name} must be numbers; got {type(values).__name__}") from None
+        if array.ndim != 1 or array.size == 0:
+            raise ValueError(f"{caller}: {name} must be one-dimensional and not empty; got shape {array.shape}")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{caller}: {name} has values that are not finite (NaN or inf)")
+        if length is not None and array.size != length:
+            raise ValueError(f"{caller}: {name} has {array.size} values, but {next(iter(out))} has {length}")
+        length = array.size if length is None else length
+        out[name] = array
+    return out
+
+
 def use_style() -> None:
     """Set the book's matplotlib defaults (size, fonts, grid, no top/right spines)."""
     mpl.rcParams.update(
@@ -53,7 +74,10 @@ def density_triplet(ax, grid, *, prior, likelihood, posterior, xlabel: str):
     xlabel : str
         Label of the parameter axis, with units.
     """
-    for values, role in ((prior, "prior"), (likelihood, "likelihood"), (posterior, "posterior")):
+    checked = _arrays("density_triplet", grid=grid, prior=prior, likelihood=likelihood, posterior=posterior)
+    grid = checked["grid"]
+    for values, role in ((checked["prior"], "prior"), (checked["likelihood"], "likelihood"),
+                         (checked["posterior"], "posterior")):
         ax.plot(grid, values, color=COLORS[role], lw=2, label=role)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
@@ -76,6 +100,10 @@ def shrinkage(ax, sizes, no_pooling, partial_pooling, complete_pooling: float, *
     ylabel : str
         Label of the estimate axis, with units.
     """
+    checked = _arrays("shrinkage", sizes=sizes, no_pooling=no_pooling, partial_pooling=partial_pooling)
+    sizes, no_pooling, partial_pooling = checked["sizes"], checked["no_pooling"], checked["partial_pooling"]
+    if (sizes <= 0).any():
+        raise ValueError("shrinkage: sizes must be positive (they are drawn on a log scale)")
     ax.axhline(complete_pooling, color=COLORS["complete"], lw=1.5, label="complete pooling")
     for n, a, b in zip(sizes, no_pooling, partial_pooling):
         ax.annotate("", xy=(n, b), xytext=(n, a),
@@ -109,6 +137,14 @@ def pooling_panel(ax, boys, girls, *, complete, none, partial, title: str, ylabe
     """
     import numpy as np
 
+    for name, pair in (("complete", complete), ("none", none), ("partial", partial)):
+        pair = np.asarray(pair, dtype=float)
+        if pair.shape != (2,) or (name != "none" and not np.all(np.isfinite(pair))):
+            raise ValueError(f"pooling_panel: {name} must be a finite pair (intercept, slope); got {pair!r}")
+    for name, values in (("boys", boys), ("girls", girls)):
+        values = np.asarray(values, dtype=float)
+        if values.ndim != 1 or not np.all(np.isfinite(values)):
+            raise ValueError(f"pooling_panel: {name} must be a one-dimensional array of finite outcomes")
     rng = np.random.default_rng(seed)
     for x, values in ((0.0, boys), (1.0, girls)):
         values = np.asarray(values, dtype=float)
@@ -145,7 +181,10 @@ def caterpillar(ax, mean, lower, upper, *, average: float, xlabel: str, highligh
     """
     import numpy as np
 
-    mean, lower, upper = (np.asarray(v, dtype=float) for v in (mean, lower, upper))
+    checked = _arrays("caterpillar", mean=mean, lower=lower, upper=upper)
+    mean, lower, upper = checked["mean"], checked["lower"], checked["upper"]
+    if np.any(lower > mean) or np.any(mean > upper):
+        raise ValueError("caterpillar: every mean must lie between its lower and upper bound")
     pos = np.arange(1, mean.size + 1)
     colors = np.full(mean.size, COLORS["partial"], dtype=object)
     if highlight is not None:
@@ -181,7 +220,11 @@ def rank_histogram(ax, ranks, *, n_draws: int, bins: int, prob: float = 0.99, ti
     import numpy as np
     from scipy import stats
 
-    ranks = np.asarray(ranks, dtype=int)
+    ranks = _arrays("rank_histogram", ranks=ranks)["ranks"]
+    if (n_draws + 1) % bins or np.any(ranks != np.round(ranks)) or ranks.min() < 0 or ranks.max() > n_draws:
+        raise ValueError(f"rank_histogram: ranks must be whole numbers in 0..{n_draws} and bins ({bins}) must "
+                         f"divide {n_draws + 1}")
+    ranks = ranks.astype(int)
     counts = np.bincount(ranks * bins // (n_draws + 1), minlength=bins)
     lower, upper = stats.binom.ppf([(1 - prob) / 2, (1 + prob) / 2], ranks.size, 1 / bins)
     edges = np.arange(bins + 1) * (n_draws + 1) / bins
@@ -221,7 +264,10 @@ def rank_ecdf_difference(ax, ranks, *, n_draws: int, prob: float = 0.99, seed: i
     import numpy as np
     from scipy import stats
 
-    values = (np.asarray(ranks, dtype=float) + 1) / (n_draws + 1)
+    ranks = _arrays("rank_ecdf_difference", ranks=ranks)["ranks"]
+    if ranks.min() < 0 or ranks.max() > n_draws:
+        raise ValueError(f"rank_ecdf_difference: ranks must lie in 0..{n_draws}")
+    values = (ranks + 1) / (n_draws + 1)
     grid = np.arange(1, n_draws + 2) / (n_draws + 1)       # every possible value
     uniform = stats.randint(1, n_draws + 2)                # ranks + 1, discrete
 
