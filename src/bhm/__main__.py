@@ -19,6 +19,13 @@ import os
 import sys
 
 
+def _add_run_options(command) -> None:
+    """The options every resumable run shares (study, sbc)."""
+    command.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    command.add_argument("--export", metavar="CSV", help="write all results in OUT to this .csv(.gz) file")
+    command.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bhm", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -45,9 +52,7 @@ def main(argv=None) -> int:
     run.add_argument("--cells", nargs="*", metavar="PATTERN",
                      help="cells to run, as design/prior/size with shell wildcards, e.g. 'A/*/10x200' or B "
                           "(default: the whole grid)")
-    run.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    run.add_argument("--export", metavar="CSV", help="write all results in OUT to this .csv(.gz) file")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_run_options(run)
     cal = commands.add_parser(
         "sbc",
         help="run chapter 7's simulation-based calibration of the Stan model (resumable)",
@@ -60,9 +65,7 @@ def main(argv=None) -> int:
                      help="the program's prior: the simulator's (matched) or chapter 5's wrong one "
                           "(mismatched); repeat for both (default: matched)")
     cal.add_argument("--out", required=True, metavar="DIR", help="results folder (one JSON file per replication)")
-    cal.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    cal.add_argument("--export", metavar="CSV", help="write all results in OUT to this .csv(.gz) file")
-    cal.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_run_options(cal)
     args = parser.parse_args(argv)
 
     if args.command == "study":

@@ -421,8 +421,8 @@ def compare_schools(idata, a: str, b: str, var: str = "alpha", *, prob: float = 
 
     if not 0 < prob < 1:
         raise ValueError(f"prob must be between 0 and 1; got {prob!r}")
-    values = idata.posterior[var] if var in getattr(idata, "posterior", {}) else None
-    _, schools = _draws(idata, var)
+    _, schools = _draws(idata, var)       # validates idata and var
+    values = idata.posterior[var]
     for school in (a, b):
         if str(school) not in schools:
             raise ValueError(f"unknown school {school!r}; schools are IDs like {schools[0]!r}")

@@ -142,7 +142,7 @@ def exact_normal_mean(n_reps: int = 1000, *, seed, mu0: float = 0.0, sigma0: flo
     pandas.DataFrame, shape (n_reps, 2)
         Columns ``mu`` (rank, 0..n_draws) and ``truth``.
     """
-    from bhm.conjugate import normal_posterior
+    from bhm.conjugate import normal_posterior, posterior_weight
 
     n_reps = _check_reps(n_reps)
     if not (np.isfinite(sd_factor) and sd_factor > 0 and np.isfinite(shift)):
@@ -150,9 +150,9 @@ def exact_normal_mean(n_reps: int = 1000, *, seed, mu0: float = 0.0, sigma0: flo
     rng = np.random.default_rng(seed)
     mu = rng.normal(mu0, sigma0, size=n_reps)
     y = rng.normal(mu[:, None], sigma, size=(n_reps, n))
-    posts = [normal_posterior(row, sigma=sigma, mu0=mu0, sigma0=sigma0) for row in y[:1]]
-    post_sd = posts[0].std()            # the same for every replication: n, sigma, sigma0 are fixed
-    weight = (n / sigma**2) / (n / sigma**2 + 1 / sigma0**2)
+    # chapter 1's posterior, vectorised over replications: its sd is the same for all (n, sigma, sigma0 fixed)
+    post_sd = normal_posterior(y[0], sigma=sigma, mu0=mu0, sigma0=sigma0).std()
+    weight = posterior_weight(n, sigma=sigma, sigma0=sigma0)
     post_mean = weight * y.mean(axis=1) + (1 - weight) * mu0
     draws = rng.normal(post_mean[:, None] + shift * post_sd, sd_factor * post_sd, size=(n_reps, n_draws))
     return pd.DataFrame({"mu": ranks(mu, draws), "truth": mu})
