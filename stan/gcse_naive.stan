@@ -1,6 +1,7 @@
 // The GCSE model written the naive way: kept only as the baseline of
-// benchmarks/gcse.py. The book fits gcse_cells.stan, which defines the same
-// posterior (same priors; the likelihood from per-cell sufficient statistics).
+// benchmarks/gcse.py. The book fits gcse_marginal.stan, which defines the same
+// posterior (same priors; the school effects integrated out, then drawn
+// exactly), and gcse_cells.stan is the step between the two.
 //
 // What makes it slow, on purpose:
 //  * centred: the school effects (alpha_j, beta_j) are parameters drawn from

@@ -1,4 +1,4 @@
-"""bhm.gcse's Bayesian fit: the cell likelihood, the cell statistics, and the seed's Bayes column."""
+"""bhm.gcse's Bayesian fit: the cell and marginal likelihoods, the cell statistics, and the seed's Bayes column."""
 
 import time
 
@@ -52,6 +52,47 @@ def test_cell_likelihood_equals_per_observation(course):
     assert np.ptp(gaps) < 1e-8, gaps
 
 
+def _per_student_marginal(course, mu, tau, rho, sigma_y):
+    """log p(y | hyperparameters) with the school effects integrated out, from the students themselves.
+
+    School j's scores y_j = X_j (alpha_j, beta_j)' + e_j with (alpha_j, beta_j)' ~ N(mu, Sigma)
+    and e_j ~ N(0, sigma_y^2 I), so y_j ~ N(X_j mu, X_j Sigma X_j' + sigma_y^2 I): no cells, no algebra.
+    """
+    from scipy import stats
+
+    sigma = np.array([[tau[0] ** 2, rho * tau[0] * tau[1]], [rho * tau[0] * tau[1], tau[1] ** 2]])
+    total = 0.0
+    for _, school in course.groupby("school"):
+        X = np.column_stack([np.ones(len(school)), school["female"].to_numpy()])
+        cov = X @ sigma @ X.T + sigma_y**2 * np.eye(len(school))
+        total += stats.multivariate_normal(X @ mu, cov).logpdf(school["course"].to_numpy())
+    return total
+
+
+def test_marginal_likelihood_equals_per_student_marginal(course):
+    """gcse_marginal.stan's log density = log prior + per-student marginal likelihood, up to a constant (1e-8)."""
+    from scipy import stats
+
+    data = gcse.bayes_data(course)
+    model = _build("gcse_marginal", data)
+    # Unconstrained: mu_alpha, mu_beta, log sigma_alpha, log sigma_beta, atanh rho, log sigma_y.
+    centre = np.array([70.0, 7.0, np.log(10.0), np.log(7.0), -0.5, np.log(13.0)])
+    rng = np.random.default_rng(4)
+    gaps = []
+    for _ in range(6):
+        theta = (centre + rng.normal(0, 0.5, size=centre.size)).tolist()
+        mu_a, mu_b, s_a, s_b, L11, L21, L12, L22, s_y = model.constrain_pars(theta, include_tparams=False,
+                                                                                include_gqs=False)
+        rho = L21
+        log_prior = (stats.norm.logpdf(mu_a, 50, 25) + stats.norm.logpdf(mu_b, 0, 10)
+                     + stats.norm.logpdf(s_a, 0, 20) + stats.norm.logpdf(s_b, 0, 20)
+                     + (data["lkj_eta"] - 1) * np.log(1 - rho**2)      # LKJ(eta) for a 2 x 2 correlation
+                     + stats.norm.logpdf(s_y, 0, 20))
+        exact = log_prior + _per_student_marginal(course, np.array([mu_a, mu_b]), (s_a, s_b), rho, s_y)
+        gaps.append(model.log_prob(theta, adjust_transform=False) - exact)
+    assert np.ptp(gaps) < 1e-8, gaps
+
+
 def test_cell_statistics_by_hand():
     df = pd.DataFrame({
         "school": ["b", "a", "b", "a", "b", "a"],
@@ -92,24 +133,47 @@ def test_bad_input(course):
         gcse.bayes_data(course, sigma_scale=-1)
 
 
-@pytest.fixture(scope="module")
-def bayes(course):
-    _build("gcse_cells", gcse.bayes_data(course))  # compile first: the timing below is sampling only
+NAMES = ["mu_alpha", "mu_beta", "sigma_alpha", "sigma_beta", "sigma_y", "rho", "alpha", "beta"]
+
+
+def _fit_and_report(course, program):
+    _build(program, gcse.bayes_data(course))  # compile first: the timing below is sampling only
     start = time.perf_counter()
-    idata = gcse.fit_bayes(course, seed=20240601, chains=4, draws=1000, warmup=1000)
+    idata = gcse.fit_bayes(course, seed=20240601, program=program, chains=4, draws=1000, warmup=1000)
     seconds = time.perf_counter() - start
-    names = ["mu_alpha", "mu_beta", "sigma_alpha", "sigma_beta", "sigma_y", "rho", "alpha", "beta"]
-    ess = az.ess(idata, var_names=names, method="bulk")
-    min_ess = min(float(np.min(ess[name])) for name in names)
-    print(f"\ngcse_cells: 4 x (1000 + 1000) in {seconds:.1f} s; min bulk ESS {min_ess:.0f}, "
+    ess = az.ess(idata, var_names=NAMES, method="bulk")
+    min_ess = min(float(np.min(ess[name])) for name in NAMES)
+    print(f"\n{program}: 4 x (1000 + 1000) in {seconds:.1f} s; min bulk ESS {min_ess:.0f}, "
           f"{min_ess / seconds:.0f} per second")
     return idata
 
 
+@pytest.fixture(scope="module")
+def bayes(course):
+    return _fit_and_report(course, "gcse_marginal")
+
+
+def test_marginal_and_cells_programs_agree(bayes, course):
+    """The two programs sample one posterior: all 152 means and sds agree within Monte Carlo error."""
+    cells = _fit_and_report(course, "gcse_cells")
+    a, b = (az.summary(idata, var_names=NAMES, round_to="none") for idata in (bayes, cells))
+    assert len(a) == len(b) == 152 and (a.index == b.index).all()
+    # z-scores of the differences; with 2 x 152 of them the largest null one is about 3.5
+    z_mean = (a["mean"] - b["mean"]) / np.hypot(a["mcse_mean"], b["mcse_mean"])
+    z_sd = (a["sd"] - b["sd"]) / np.hypot(a["mcse_sd"], b["mcse_sd"])
+    assert z_mean.abs().max() < 4.5 and z_sd.abs().max() < 4.5, (z_mean.abs().idxmax(), z_sd.abs().idxmax())
+    # and the marginal program mixes better where it matters: its worst bulk ESS is larger
+    assert a["ess_bulk"].min() > b["ess_bulk"].min(), (a["ess_bulk"].min(), b["ess_bulk"].min())
+
+
+def test_fit_bayes_rejects_unknown_program(course):
+    with pytest.raises(ValueError, match="unknown program 'gcse'; choose one of gcse_marginal, gcse_cells"):
+        gcse.fit_bayes(course, seed=1, program="gcse")
+
+
 def test_bayes_fit_converges(bayes):
     assert int(bayes.sample_stats["diverging"].sum()) == 0
-    rhat = az.rhat(bayes, var_names=["mu_alpha", "mu_beta", "sigma_alpha", "sigma_beta", "sigma_y", "rho",
-                                     "alpha", "beta"])
+    rhat = az.rhat(bayes, var_names=NAMES)
     assert max(float(rhat[name].max()) for name in rhat.data_vars) < 1.01
     assert bayes.posterior["alpha"].sizes["school"] == 73
 

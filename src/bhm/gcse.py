@@ -1,4 +1,4 @@
-"""Maximum-likelihood fit of the GCSE varying-intercept, varying-slope model.
+"""The GCSE varying-intercept, varying-slope model: maximum likelihood, Bayes, and chapter 6's summaries.
 
 The model, in lme4's notation ``course ~ 1 + female + (1 + female | school)``:
 
@@ -10,7 +10,9 @@ The model, in lme4's notation ``course ~ 1 + female + (1 + female | school)``:
 
 for student i in school j.  :func:`fit_ml` estimates it by maximum likelihood
 (not REML) with statsmodels' ``MixedLM``; it is the non-Bayesian reference
-that the book's hierarchical models are compared with.
+that the book's hierarchical models are compared with.  :func:`fit_bayes`
+samples its Bayesian version in Stan (``stan/gcse_marginal.stan``), and the
+rest of the module summarises that posterior for chapter 6.
 
 Two settings make the fit agree with lme4's ``lmer(..., REML = FALSE)``:
 
@@ -41,6 +43,7 @@ import pandas as pd
 from .data import complete_course
 
 __all__ = ["MLFit", "fit_ml", "ML_FIT_OPTIONS", "cell_statistics", "bayes_data", "fit_bayes", "BAYES_PRIORS",
+           "BAYES_PROGRAMS",
            "school_summary", "rank_draws", "compare_schools", "pooling_lines", "shrinkage_table",
            "comparison_table"]
 
@@ -202,6 +205,10 @@ BAYES_PRIORS = {
 }
 
 
+#: The Stan programs :func:`fit_bayes` can use: the same posterior, two parameterisations.
+BAYES_PROGRAMS = ("gcse_marginal", "gcse_cells")
+
+
 def cell_statistics(df: pd.DataFrame) -> pd.DataFrame:
     """Sufficient statistics of each school-by-gender cell.
 
@@ -254,7 +261,7 @@ def bayes_data(
     sigma_scale=BAYES_PRIORS["sigma_scale"],
     lkj_eta=BAYES_PRIORS["lkj_eta"],
 ) -> dict:
-    """The data dict of ``stan/gcse_cells.stan`` for the GCSE model.
+    """The data dict of ``stan/gcse_marginal.stan`` (and ``stan/gcse_cells.stan``) for the GCSE model.
 
     Parameters
     ----------
@@ -309,8 +316,12 @@ def bayes_data(
     }
 
 
-def fit_bayes(df: pd.DataFrame, *, seed: int, **options):
-    """Sample the Bayesian GCSE model with ``stan/gcse_cells.stan``.
+def fit_bayes(df: pd.DataFrame, *, seed: int, program: str = "gcse_marginal", **options):
+    """Sample the Bayesian GCSE model with ``stan/gcse_marginal.stan``.
+
+    NUTS explores the seven hyperparameters with the school effects integrated
+    out; each draw then gets the schools' ``alpha`` and ``beta`` from their
+    exact conditional posterior (the program's header derives both steps).
 
     Parameters
     ----------
@@ -318,6 +329,10 @@ def fit_bayes(df: pd.DataFrame, *, seed: int, **options):
         As for :func:`cell_statistics`.
     seed : int
         Random seed of the sampler.
+    program : {"gcse_marginal", "gcse_cells"}
+        The Stan program. ``"gcse_cells"`` samples the same posterior with the
+        school effects as parameters (non-centred): slower, kept to check the
+        marginal program against and for benchmarks/gcse.py.
     **options
         Priors (``mu_loc``, ``mu_scale``, ``tau_scale``, ``sigma_scale``,
         ``lkj_eta``; see :func:`bayes_data`) and options of
@@ -331,15 +346,22 @@ def fit_bayes(df: pd.DataFrame, *, seed: int, **options):
         ``sigma_beta``, ``sigma_y``, ``rho``, and the schools' ``alpha`` and
         ``beta`` (dimension ``school``, coordinates the school IDs in sorted
         order).
+
+    Raises
+    ------
+    ValueError
+        An unknown program, or bad data or priors (see :func:`bayes_data`).
     """
     from . import stan
 
+    if program not in BAYES_PROGRAMS:
+        raise ValueError(f"fit_bayes: unknown program {program!r}; choose one of {', '.join(BAYES_PROGRAMS)}")
     priors = {key: options.pop(key) for key in list(options) if key in BAYES_PRIORS}
     data = bayes_data(df, **priors)
     schools = sorted(_model_data(df, "fit_bayes")["school"].unique())
     options.setdefault("coords", {"school": schools})
     options.setdefault("dims", {"alpha": ["school"], "beta": ["school"]})
-    return stan.sample("gcse_cells", data, seed=seed, **options)
+    return stan.sample(program, data, seed=seed, **options)
 
 
 # --------------------------------------------------------------------------- chapter 6's summaries
