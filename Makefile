@@ -38,10 +38,16 @@ $(SOURCES): $(shell find src/bhm stan -type f -not -name '*.pyc')
 # _build, CI=true also empties the cache and the doctrees first (Sphinx re-reads,
 # hence re-executes, only the pages it has no doctree for, even under `force`).
 book: $(STAMP) $(MATHJAX) $(SOURCES)
+#
+# jupyter-book runs through $(BIN)/python, not its script's own shebang
+# (python3.11): the chapters' kernels inherit the interpreter's path, and
+# httpstan names a compiled Stan program by a hash that includes that path. With
+# the same path as `make test`'s pytest, each program compiles once on a fresh
+# machine, not once for the build and again for the tests (~35 s each).
 ifeq ($(CI),true)
 	rm -rf _build/.jupyter_cache _build/.doctrees
 endif
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(BIN)/python $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 # tests/test_browser.py opens the built pages in Debian's Chromium (never a
 # browser that Playwright downloads). Install it when it is missing and we can:
@@ -65,7 +71,7 @@ test: book chromium
 # Not part of the tests: external sites come and go, and CI has no network.
 # Jupyter Book 1 writes the report to _build/html/output.txt.
 linkcheck: $(STAMP) $(MATHJAX) $(SOURCES)
-	$(BIN)/jupyter-book build . --builder linkcheck
+	$(BIN)/python $(BIN)/jupyter-book build . --builder linkcheck
 
 clean:
 	rm -rf _build

@@ -67,6 +67,36 @@ def test_bad_options(kwargs, message):
         stan.sample("normal_mean", DATA, **({"seed": 1} | kwargs))
 
 
+@pytest.mark.parametrize(
+    "program, data, message",
+    [
+        ("nope", DATA, r"unknown Stan program 'nope'"),
+        ("normal_mean", {k: v for k, v in DATA.items() if k != "y"}, r"missing key\(s\) \['y'\]"),
+        ("normal_mean", DATA | {"y": Y[:5]}, r"has length 5 along axis 0"),
+        ("normal_mean", DATA | {"sigma": -1.0}, r"Stan rejected the data for program 'normal_mean'.*sigma"),
+    ],
+)
+def test_build_names_bad_input(program, data, message):
+    with pytest.raises(ValueError, match=message):
+        stan.build(program, data, engine="pystan")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        stan.build("normal_mean", DATA, engine="jags")
+
+
+def test_build_gives_the_program_log_density(capfd):
+    """build() compiles (or loads) quietly; its model's log density is chapter 1's, up to a constant."""
+    from scipy import stats
+
+    model = stan.build("normal_mean", DATA, engine="pystan")
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    mus = [-1.0, 0.5, 2.0]
+    # log likelihood + log prior (normal_mean.stan: y ~ N(mu, sigma), mu ~ N(mu0, sigma0); mu unconstrained)
+    exact = [stats.norm.logpdf(Y, mu, 2.0).sum() + stats.norm.logpdf(mu, 0.0, 3.0) for mu in mus]
+    gaps = [model.log_prob([mu]) - e for mu, e in zip(mus, exact)]
+    assert np.ptp(gaps) < 1e-9, gaps
+
+
 def test_declared_data_parses_the_data_block():
     declared = stan.declared_data(stan.program_code("normal_mean"))
     assert declared == {

@@ -51,17 +51,12 @@ def test_sufficient_statistics_by_hand():
 
 def test_sufficient_statistics_likelihood_equals_per_observation():
     """Same log density, up to a constant, at random parameter values (to 1e-8)."""
-    import stan as pystan
-
     data = study.simulation_data(CELL, 0)
     full = {k: data[k] for k in ("N", "J", "group", "x", "y", "u")} | {
         "flat_prior": 0, "gamma_loc": [1.0, 1.0], "gamma_scale": [1.0, 1.0]}
     suff = study.stan_data(CELL, data)
-    models = {}
-    for name, values in (("varying_slope", full), ("varying_slope_suff", suff)):
-        code = stan.program_code(name)
-        with stan._quiet():
-            models[name] = pystan.build(code, data=stan._prepare_data(name, code, values), random_seed=1)
+    models = {name: stan.build(name, values, engine="pystan")
+              for name, values in (("varying_slope", full), ("varying_slope_suff", suff))}
     rng = np.random.default_rng(3)
     gaps = []
     for _ in range(5):
