@@ -5,7 +5,7 @@
 (b) cells: stan/gcse_cells.stan (non-centred through a Cholesky factor, the
     likelihood from the 145 school-by-gender cells): the intermediate step;
 (c) ours: stan/gcse_marginal.stan, the book's fit (bhm.gcse.fit_bayes): the
-    school effects integrated out, NUTS on the 7 hyperparameters, the school
+    school effects integrated out, NUTS on the 6 hyperparameters, the school
     effects drawn exactly in generated quantities.
 
 Same data, same priors (bhm.gcse.BAYES_PRIORS), 4 chains x (1000 + 1000) each.

@@ -5,7 +5,7 @@
 //   y_i = alpha_{j[i]} + beta_{j[i]} * x_i + epsilon_i,    epsilon_i ~ N(0, sigma_y)
 //   (alpha_j, beta_j)' ~ MVN(mu, Sigma),   mu = (mu_alpha, mu_beta)',
 //   Sigma = diag(tau) Omega diag(tau),     tau = (sigma_alpha, sigma_beta)',
-// but NUTS explores only the seven hyperparameters. The school effects are
+// but NUTS explores only the six hyperparameters. The school effects are
 // drawn afterwards, exactly, in generated quantities.
 //
 // Why this is allowed. Everything is normal, so chapter 1's algebra applies
@@ -30,7 +30,7 @@
 //     One exact draw from it per posterior draw of the hyperparameters gives
 //     draws from the joint posterior, with no Markov chain of their own.
 //
-// Why bother. The posterior that NUTS sees has 7 dimensions instead of 153, no
+// Why bother. The posterior that NUTS sees has 6 dimensions instead of 152, no
 // funnel between the sigmas and the school effects, and each gradient costs
 // O(J) work on 2 x 2 matrices. On the GCSE data this makes the worst-mixing
 // quantity several times more efficient per second than gcse_cells.stan

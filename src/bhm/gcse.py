@@ -319,7 +319,7 @@ def bayes_data(
 def fit_bayes(df: pd.DataFrame, *, seed: int, program: str = "gcse_marginal", **options):
     """Sample the Bayesian GCSE model with ``stan/gcse_marginal.stan``.
 
-    NUTS explores the seven hyperparameters with the school effects integrated
+    NUTS explores the six hyperparameters with the school effects integrated
     out; each draw then gets the schools' ``alpha`` and ``beta`` from their
     exact conditional posterior (the program's header derives both steps).
 
