@@ -287,6 +287,7 @@ INTERACTIVE = [
     ("book/01_bayesian_thinking", "ch1-explorer"),
     ("book/04_hierarchical_models", "ch4-model-walk"),
     ("book/04_hierarchical_models", "ch4-pooling-slider"),
+    ("book/06_gcse", "ch6-school-explorer"),
 ]
 
 FIGURE_STATE = """(id) => {

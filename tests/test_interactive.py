@@ -75,6 +75,43 @@ def test_pooling_slider_and_model_walk():
     assert walk.html.count("<button") == 2
 
 
+def _school_explorer(**change):
+    arguments = {"boys": [[50.0, 70.0], [], [80.0]], "girls": [[60.0], [55.0, 65.0], [90.0, 100.0]],
+                 "schools": ["a", "b", "c"], "complete": (65.0, 5.0),
+                 "partial": [[58.0, 3.0], [62.0, -2.0], [78.0, 10.0]], "notes": ["n1", "n2", "n3"],
+                 "figure_id": "t-schools", "ylabel": "points", "start": 1} | change
+    return interactive.school_explorer(arguments.pop("boys"), arguments.pop("girls"), **arguments)
+
+
+def test_school_explorer_states():
+    spec = _spec(_school_explorer())
+    assert [c["values"] for c in spec["controls"]] == [["a", "b", "c"]]
+    first, second = spec["states"]["0"], spec["states"]["1"]
+    # school a: two boys (mean 60), one girl (60); partial line from 58 to 61
+    assert first["traces"]["0"]["y"] == [50.0, 70.0] and first["traces"]["1"]["y"] == [60.0]
+    assert first["traces"]["3"]["y"] == [60.0, 60.0] and first["traces"]["4"]["y"] == [58.0, 61.0]
+    assert max(abs(x) for x in first["traces"]["0"]["x"]) <= 0.06                # boys jittered around 0
+    assert all(0.94 <= x <= 1.06 for x in first["traces"]["1"]["x"])              # girls around 1
+    # school b has no boys: no own boys' mean (a gap), and the readout says so
+    assert second["traces"]["0"]["y"] == [] and second["traces"]["3"]["y"] == [None, 60.0]
+    assert second["text"] == ("school b: 0 boys, 2 girls. Own means: girls 60.0. "
+                              "Partial pooling: boys 62.0, girls 60.0 points. n2")
+    assert spec["states"]["2"]["text"].startswith("school c: 1 boy, 2 girls.")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"girls": [[60.0], [55.0]]}, "one entry per school"),
+    ({"notes": ["n1"]}, "one entry per school"),
+    ({"boys": [[np.nan], [], [80.0]]}, "boys contains NaN"),
+    ({"boys": [[50.0], [], []], "girls": [[60.0], [55.0], []]}, "at least one student"),
+    ({"partial": [[58.0, 3.0]]}, r"partial finite of shape \(3, 2\)"),
+    ({"complete": (65.0, np.inf)}, "complete must be a finite pair"),
+])
+def test_school_explorer_bad_input(change, message):
+    with pytest.raises(ValueError, match=message):
+        _school_explorer(**change)
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"figure_id": "bad id!"}, "figure_id"),
     ({"states": {}}, "states missing"),
