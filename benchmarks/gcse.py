@@ -63,7 +63,7 @@ def main() -> None:
     args = parser.parse_args()
     df = complete_course(load_gcse())
     small = {"chains": 1, "warmup": 20, "draws": 20}
-    stan.sample("gcse_naive", naive_data(df), seed=1, check=False, **small)   # compile both first
+    stan.sample("gcse_naive", naive_data(df), seed=1, check=False, **small)   # compile all three first
     gcse.fit_bayes(df, seed=1, program="gcse_cells", check=False, **small)
     gcse.fit_bayes(df, seed=1, check=False, **small)
     rows = {"naive": [], "cells": [], "ours": []}
