@@ -192,6 +192,33 @@ def _outer_share(n_reps, seed, sd_factor=0.5):
     return float(((rank < 5) | (rank >= 95)).mean())
 
 
+@functools.lru_cache(maxsize=None)
+def _gcse_ml():
+    from bhm import gcse
+    from bhm.data import complete_course, load_gcse
+
+    course = complete_course(load_gcse())
+    return gcse.fit_ml(course), course
+
+
+def _gcse_blup(school):
+    ml, _ = _gcse_ml()
+    return ml.fixed["intercept"] + ml.blups.loc[school, "intercept"]
+
+
+def _conditional_by_hand(school, rho=None):
+    """E[alpha_j | y_j] at the ML estimates from the school's students (not cells): y_j ~ N(X mu, X S X' + s2 I)."""
+    ml, course = _gcse_ml()
+    mine = course[course["school"] == school]
+    X = np.column_stack([np.ones(len(mine)), mine["female"].to_numpy()])
+    sa, sb = ml.sd["intercept"], ml.sd["female"]
+    r = ml.corr if rho is None else rho
+    S = np.array([[sa**2, r * sa * sb], [r * sa * sb, sb**2]])
+    mu = np.array([ml.fixed["intercept"], ml.fixed["female"]])
+    V = X @ S @ X.T + ml.sd["residual"] ** 2 * np.eye(len(mine))
+    return float((mu + S @ X.T @ np.linalg.solve(V, mine["course"].to_numpy() - X @ mu))[0])
+
+
 def _weight_by_hand(n=20, sigma=13.030, sigma0=10.146):
     return (n / sigma**2) / (n / sigma**2 + 1 / sigma0**2)
 
@@ -274,6 +301,7 @@ RIGHT = {
     "ex6-top5": [lambda: _gcse_p_top5("60437"), lambda: 0.68],
     "ex6-gap": [_gcse_p_smallest_gap_negative, lambda: 0.86],
     "ex6-standardise": [lambda: 69.43, _gcse_standardised_mu_alpha],
+    "ex6-blup": [lambda: _gcse_blup("22908"), lambda: _conditional_by_hand("22908"), lambda: 65.961],
     "ex7-rank": [lambda: 5, lambda: 5.0, lambda: np.int64(5)],
     "ex7-band": [lambda: (33, 69), lambda: [33.0, 69.0],
                  lambda: (50 - 2.576 * np.sqrt(47.5), 50 + 2.576 * np.sqrt(47.5)), lambda: np.array([69, 33])],
@@ -328,6 +356,8 @@ WRONG = {
                  lambda: 5 / 73],
     "ex6-gap": [lambda: 1 - _gcse_p_smallest_gap_negative(), lambda: 1.0, lambda: 0.5],
     "ex6-standardise": [lambda: -0.2, lambda: 1.12, lambda: 68.2],
+    "ex6-blup": [lambda: _conditional_by_hand("22908", rho=0.0), lambda: 83.3, lambda: 69.425,
+                 lambda: _gcse_blup("22710"), lambda: 65.9],
     "ex7-rank": [lambda: 4, lambda: 6, lambda: 5.5, lambda: 0.5],
     "ex7-band": [lambda: (0.033, 0.069), lambda: (40, 60), lambda: 50, lambda: (33, 69, 50)],
     "ex7-narrow": [lambda: 0.1, lambda: _outer_share(1000, 5, sd_factor=1.5), lambda: 41.0],
