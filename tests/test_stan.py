@@ -79,6 +79,9 @@ def test_bad_options(kwargs, message):
 def test_build_names_bad_input(program, data, message):
     with pytest.raises(ValueError, match=message):
         stan.build(program, data, engine="pystan")
+
+
+def test_build_names_an_unknown_engine():
     with pytest.raises(ValueError, match="engine must be one of"):
         stan.build("normal_mean", DATA, engine="jags")
 

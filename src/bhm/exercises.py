@@ -818,37 +818,25 @@ def _gcse_ml():
     from bhm.data import complete_course, load_gcse
 
     df = complete_course(load_gcse())
-    return gcse.fit_ml(df), gcse.cell_statistics(df)
-
-
-def _conditional_alpha(school: str, with_rho: bool = True) -> float:
-    """E[alpha_j | data, ML hyperparameters] by the 2-D conjugate update (for the hints)."""
-    ml, cells = _gcse_ml()
-    sa, sb = ml.sd["intercept"], ml.sd["female"]
-    rho = ml.corr if with_rho else 0.0
-    sigma = np.array([[sa**2, rho * sa * sb], [rho * sa * sb, sb**2]])
-    precision = np.linalg.inv(sigma)
-    weighted = precision @ np.array([ml.fixed["intercept"], ml.fixed["female"]])
-    for _, cell in cells[cells["school_id"] == school].iterrows():
-        z = np.array([1.0, cell["x"]])
-        precision = precision + cell["n"] / ml.sd["residual"] ** 2 * np.outer(z, z)
-        weighted = weighted + cell["s"] / ml.sd["residual"] ** 2 * z
-    return float(np.linalg.solve(precision, weighted)[0])
+    return df, gcse.fit_ml(df)
 
 
 @_register("ex6-blup", exercise="ex6-blup", chapter=6,
            prompt="the conditional posterior mean of alpha for school 22908, in points (a number)")
 def _ex6_blup(answer):
+    from bhm import gcse
+
     value = _number(answer, "a mean score in points")
-    ml, cells = _gcse_ml()
+    df, ml = _gcse_ml()
     # The BLUP, from statsmodels: the target, and exactly what the 2-D update gives.
     expected = ml.fixed["intercept"] + ml.blups.loc["22908", "intercept"]
     if abs(value - expected) <= 0.01:
         return
-    boys = cells[(cells["school_id"] == "22908") & (cells["x"] == 0)].iloc[0]
-    own = boys["s"] / boys["n"]
+    own = df.loc[(df["school"] == "22908") & (df["female"] == 0), "course"].mean()
     w = (1 / ml.sd["residual"] ** 2) / (1 / ml.sd["residual"] ** 2 + 1 / ml.sd["intercept"] ** 2)
-    if abs(value - _conditional_alpha("22908", with_rho=False)) <= 0.01:
+    no_rho = gcse.conditional_effects(df, mu=ml.fixed[["intercept", "female"]], tau=ml.sd[["intercept", "female"]], rho=0.0,
+                                      sigma_y=ml.sd["residual"]).loc["22908", "intercept"]
+    if abs(value - no_rho) <= 0.01:
         raise Wrong("close: you left out the correlation; Sigma's off-diagonal entries are "
                     "rho * sigma_alpha * sigma_beta with rho = ml.corr")
     if abs(value - own) <= 0.01:

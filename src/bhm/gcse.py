@@ -44,7 +44,8 @@ from .data import complete_course
 
 __all__ = ["MLFit", "fit_ml", "ML_FIT_OPTIONS", "cell_statistics", "bayes_data", "fit_bayes", "BAYES_PRIORS",
            "BAYES_PROGRAMS",
-           "school_summary", "rank_draws", "compare_schools", "pooling_lines", "shrinkage_table",
+           "conditional_effects", "school_summary", "rank_draws", "compare_schools", "pooling_lines",
+           "shrinkage_table",
            "comparison_table"]
 
 #: Options passed to ``statsmodels`` ``MixedLM.fit`` (see the module docstring).
@@ -500,6 +501,50 @@ def pooling_lines(df: pd.DataFrame, idata) -> pd.DataFrame:
         "partial_intercept": alpha.mean(axis=0), "partial_slope": beta.mean(axis=0),
     }, index=pd.Index(schools, name="school"))
     return table
+
+
+def conditional_effects(df: pd.DataFrame, *, mu, tau, rho: float, sigma_y: float) -> pd.DataFrame:
+    """Each school's posterior mean of (alpha_j, beta_j) given the hyperparameters.
+
+    Chapter 1's conjugate normal update in two dimensions, the one
+    ``stan/gcse_marginal.stan`` draws from: over the school's cells c, with
+    z_c = (1, x_c), the precision is Q = Sigma^-1 + sum_c (n_c / sigma_y^2) z_c z_c'
+    and the mean Q^-1 (Sigma^-1 mu + sum_c (s_c / sigma_y^2) z_c). At the ML
+    estimates these are the BLUPs (plus the fixed effects).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As for :func:`cell_statistics`.
+    mu : pair of float
+        (mu_alpha, mu_beta), points.
+    tau : pair of float
+        (sigma_alpha, sigma_beta), points, both > 0.
+    rho : float
+        Their correlation, in (-1, 1).
+    sigma_y : float
+        Residual sd, points, > 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by school ID (sorted), columns ``intercept`` and ``slope`` (points).
+    """
+    mu, tau = np.asarray(mu, dtype=float), np.asarray(tau, dtype=float)
+    if mu.shape != (2,) or tau.shape != (2,) or not (np.all(np.isfinite(mu)) and np.all(tau > 0)):
+        raise ValueError(f"conditional_effects: mu must be a finite pair and tau a pair > 0; got {mu!r}, {tau!r}")
+    if not (-1 < rho < 1) or not (np.isfinite(sigma_y) and sigma_y > 0):
+        raise ValueError(f"conditional_effects: rho must be in (-1, 1) and sigma_y > 0; got {rho!r}, {sigma_y!r}")
+    cells = cell_statistics(df)
+    sigma = np.array([[tau[0] ** 2, rho * tau[0] * tau[1]], [rho * tau[0] * tau[1], tau[1] ** 2]])
+    prior_precision = np.linalg.inv(sigma)
+    rows = {}
+    for school, mine in cells.groupby("school_id", sort=True):
+        z = np.column_stack([np.ones(len(mine)), mine["x"].to_numpy()])
+        precision = prior_precision + (z.T * mine["n"].to_numpy()) @ z / sigma_y**2
+        weighted = prior_precision @ mu + z.T @ mine["s"].to_numpy() / sigma_y**2
+        rows[school] = np.linalg.solve(precision, weighted)
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["intercept", "slope"]).rename_axis("school")
 
 
 def shrinkage_table(df: pd.DataFrame, ml: MLFit, idata) -> pd.DataFrame:
