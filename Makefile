@@ -3,21 +3,49 @@
 #   make test   build the book, then run the unit tests, every chapter as a test,
 #               and every page of the built book in headless Chromium
 # Optional: make linkcheck   check the book's external links (needs the network)
+#           make lock        refresh the lock files (then run the full `make test`)
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Exact versions, with hashes, of everything `make book` and `make test` install
+# (pyproject.toml's dependencies and its extras book and test) for Python 3.11:
+# one lock for Linux (also WSL2), one for macOS (the same versions, plus appnope).
+LOCK_OS := $(if $(filter Darwin,$(shell uname -s)),macos,linux)
+LOCK    := requirements/lock-py311-$(LOCK_OS).txt
 
 ASSETS := _build/assets
 MATHJAX := $(ASSETS)/mathjax/tex-chtml.js
 
-.PHONY: book test chromium linkcheck clean
+.PHONY: book test chromium linkcheck lock clean
 
-$(STAMP): pyproject.toml
+# Everything from the lock, each file checked against its hash (the lock pins pip
+# too); then bhm itself, editable, built with the lock's setuptools.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[book,test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Refresh both locks: the newest versions that pyproject.toml allows, resolved by
+# uv for Python 3.11 on Linux (x86_64) and on macOS (arm64, macOS 14, whose
+# httpstan wheels need it; each lock holds the hashes of every platform's wheels
+# of its versions, so it serves Intel Macs too), whatever machine runs it.
+# `make lock LOCK_UPGRADE=` keeps every pin that still fits (to add a dependency
+# and move nothing else). Afterwards run the full `make test`: it installs the
+# new lock and checks every number of the book with it. uv runs from its own
+# venv, not the book's.
+UV_VERSION   ?= 0.13.9
+LOCK_UPGRADE ?= --upgrade
+LOCKTOOLS    := _build/locktools
+UV_COMPILE    = $(LOCKTOOLS)/bin/uv pip compile pyproject.toml requirements/installer.in --extra book \
+  --extra test --generate-hashes --python-version 3.11 $(LOCK_UPGRADE) --custom-compile-command 'make lock' --quiet
+lock:
+	$(PYTHON) -m venv $(LOCKTOOLS)
+	$(LOCKTOOLS)/bin/python -m pip install --quiet 'uv==$(UV_VERSION)'
+	$(UV_COMPILE) --python-platform x86_64-unknown-linux-gnu -o requirements/lock-py311-linux.txt
+	MACOSX_DEPLOYMENT_TARGET=14.0 $(UV_COMPILE) --python-platform aarch64-apple-darwin \
+	  -o requirements/lock-py311-macos.txt
 
 # MathJax is served from the book's own files (npm package), never from a CDN.
 $(MATHJAX):
@@ -25,10 +53,10 @@ $(MATHJAX):
 	mkdir -p $(ASSETS) && rm -rf $(ASSETS)/mathjax
 	cp -r _build/npm/node_modules/mathjax/es5 $(ASSETS)/mathjax
 
-# The execution cache keys on each chapter's text only: when the package or a
-# Stan program changes, every chapter must run again.
+# The execution cache keys on each chapter's text only: when the package, a
+# Stan program or the lock (the installed versions) changes, every chapter must run again.
 SOURCES := _build/.sources-stamp
-$(SOURCES): $(shell find src/bhm stan -type f -not -name '*.pyc')
+$(SOURCES): $(shell find src/bhm stan -type f -not -name '*.pyc') $(LOCK)
 	rm -rf _build/.jupyter_cache _build/.doctrees
 	mkdir -p _build && touch $@
 

@@ -10,6 +10,11 @@ resumes where it stopped.
 
 ``python -m bhm sbc --reps 1000 --fit matched --out results/sbc`` runs chapter
 7's simulation-based calibration of the Stan model (see :mod:`bhm.sbc`), resumable too.
+
+``python -m bhm doctor [--no-stan] [--lock FILE]`` checks that this machine can
+run the book (platform, Python, C++ compiler, Stan engine, packages against the
+lock file, Stan's cache, Chromium) and says what to do about each problem (see
+:mod:`bhm.doctor`); it exits with 1 when the book cannot run.
 """
 
 from __future__ import annotations
@@ -66,8 +71,23 @@ def main(argv=None) -> int:
                           "(mismatched); repeat for both (default: matched)")
     cal.add_argument("--out", required=True, metavar="DIR", help="results folder (one JSON file per replication)")
     _add_run_options(cal)
+    doctor = commands.add_parser(
+        "doctor",
+        help="check that this machine can run the book, and say what to do if not",
+        description="Check the platform, Python, the C++ compiler, the Stan engine (it compiles and samples "
+                    "a tiny program), the packages against the lock file, Stan's cache and Chromium; "
+                    "say what to do about each problem. Exit status 0: the book can run (warnings "
+                    "allowed); 1: it cannot.",
+    )
+    doctor.add_argument("--no-stan", action="store_true",
+                        help="do not compile and sample the test program (a quick report)")
+    doctor.add_argument("--lock", metavar="FILE",
+                        help="the lock file to compare installed versions with (default: this platform's, "
+                             "requirements/lock-py311-linux.txt or requirements/lock-py311-macos.txt)")
     args = parser.parse_args(argv)
 
+    if args.command == "doctor":
+        return _doctor(args)
     if args.command == "study":
         return _study(args)
     if args.command == "sbc":
@@ -95,6 +115,16 @@ def main(argv=None) -> int:
             print(f"wrote {path}")
         print("Open them in Jupyter, replace each ... by your answer, and run the cells.")
     return 0
+
+
+def _doctor(args) -> int:
+    from bhm import doctor
+
+    try:
+        return doctor.run(run_stan=not args.no_stan, lock=args.lock)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def _run_logged(args, run, load, provenance: dict) -> int:
