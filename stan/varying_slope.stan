@@ -1,4 +1,5 @@
-// The slides' hierarchical model, centred parameterisation (chapters 4 and 5).
+// The hierarchical model of Maokomatanda et al. (2020), centred
+// parameterisation (chapters 4 and 5).
 //
 //   individual level: y_i = alpha + beta_{j[i]} * x_i + epsilon_i,  epsilon_i ~ N(0, sigma_y)
 //   group level:      beta_j = gamma_0 + gamma_1 * u_j + eta_j,     eta_j ~ N(0, sigma_b)
@@ -32,7 +33,7 @@ parameters {
   real<lower=0> sigma_y;                   // sd of the individual-level noise
 }
 model {
-  alpha ~ normal(0, 10);                   // weakly informative; the slides leave it flat
+  alpha ~ normal(0, 10);                   // weakly informative; the source leaves it flat
   if (!flat_prior) {
     gamma_0 ~ normal(gamma_loc[1], gamma_scale[1]);
     gamma_1 ~ normal(gamma_loc[2], gamma_scale[2]);

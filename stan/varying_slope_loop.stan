@@ -1,8 +1,9 @@
-// The slides' varying-slope model written as the seed project wrote it: one
-// loop over the observations, computing each observation's slope and mean in
-// turn. Kept only as the baseline of benchmarks/study.py; the book's programs
-// are varying_slope.stan (vectorised) and varying_slope_suff.stan (sufficient
-// statistics), which define the same posterior.
+// The varying-slope model of Maokomatanda et al. (2020) written as the seed
+// project wrote it: one loop over the observations, computing each
+// observation's slope and mean in turn. Kept only as the baseline of
+// benchmarks/study.py; the book's programs are varying_slope.stan (vectorised)
+// and varying_slope_suff.stan (sufficient statistics), which define the same
+// posterior.
 data {
   int<lower=1> N;                          // number of individuals
   int<lower=1> J;                          // number of groups

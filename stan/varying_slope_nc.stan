@@ -1,4 +1,5 @@
-// The slides' hierarchical model, non-centred parameterisation (chapters 4 and 5).
+// The hierarchical model of Maokomatanda et al. (2020), non-centred
+// parameterisation (chapters 4 and 5).
 //
 //   individual level: y_i = alpha + beta_{j[i]} * x_i + epsilon_i,  epsilon_i ~ N(0, sigma_y)
 //   group level:      beta_j = gamma_0 + gamma_1 * u_j + eta_j,     eta_j ~ N(0, sigma_b)
@@ -41,7 +42,7 @@ transformed parameters {
   vector[J] beta = gamma_0 + gamma_1 * u + sigma_b * eta_std;  // group slopes
 }
 model {
-  alpha ~ normal(0, 10);                   // weakly informative; the slides leave it flat
+  alpha ~ normal(0, 10);                   // weakly informative; the source leaves it flat
   if (!flat_prior) {
     gamma_0 ~ normal(gamma_loc[1], gamma_scale[1]);
     gamma_1 ~ normal(gamma_loc[2], gamma_scale[2]);

@@ -1,6 +1,6 @@
-// The slides' varying-slope model fitted from per-group sufficient statistics
-// (chapter 5's Monte Carlo study). Centred, as chapter 4's measurements advise
-// for the study's information-rich designs.
+// The varying-slope model of Maokomatanda et al. (2020) fitted from per-group
+// sufficient statistics (chapter 5's Monte Carlo study). Centred, as chapter
+// 4's measurements advise for the study's information-rich designs.
 //
 // The normal likelihood of group j depends on its data only through
 //   n_j, sum x, sum y, sum x*y, sum x^2, sum y^2:

@@ -2,7 +2,7 @@
 
 Each fit runs at a fixed seed on enough data; a program passes when the 90%
 central posterior interval of each main parameter covers its true value. The
-centred and non-centred forms of the slides' model must agree on posterior
+centred and non-centred forms of the source course's model must agree on posterior
 means within Monte Carlo error.
 """
 

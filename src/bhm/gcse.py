@@ -592,14 +592,14 @@ def shrinkage_table(df: pd.DataFrame, ml: MLFit, idata) -> pd.DataFrame:
 
 
 def comparison_table(ml: MLFit, idata) -> pd.DataFrame:
-    """ML against Bayes in the slides' table form.
+    """ML against Bayes in the form of the source's results table.
 
     Returns
     -------
     pandas.DataFrame, shape (4, 4)
         Rows: the SDs of the random effects (intercept, female) and the fixed
         effects (intercept, female). Columns ``ml`` and ``ml_se`` (estimate and
-        standard error; no standard error for the SDs, as in the slides) and
+        standard error; no standard error for the SDs, as in the source) and
         ``bayes`` and ``bayes_sd`` (posterior mean and sd).
     """
     post = idata.posterior

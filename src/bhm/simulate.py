@@ -1,9 +1,10 @@
 """Simulated hierarchical data, reproducible from a seed.
 
-The designs follow the slides: individuals i in groups j, an individual-level
-predictor x_i and a group-level predictor u_j. Within a design, x and u are
-drawn once (:func:`draw_design`) and held fixed; each simulation redraws the
-group effects and the noise (:func:`simulate_varying_slope`).
+The designs follow the source course (Maokomatanda, Mensinger and Schick
+2020): individuals i in groups j, an individual-level predictor x_i and a
+group-level predictor u_j. Within a design, x and u are drawn once
+(:func:`draw_design`) and held fixed; each simulation redraws the group
+effects and the noise (:func:`simulate_varying_slope`).
 
 Every function returns Stan-ready data: ``group`` holds 1-based group indices.
 """
@@ -109,7 +110,7 @@ def draw_design(sizes, *, x_loc=0.0, x_scale=3.0, u_loc=0.0, u_scale=3.0, seed) 
 
 def simulate_varying_slope(design: Design, *, alpha=1.0, gamma_0=1.0, gamma_1=1.0, sigma_b=1.0,
                            sigma_y=1.0, seed) -> dict:
-    """One data set from the slides' model, for fixed predictors.
+    """One data set from the source course's model, for fixed predictors.
 
     .. math::
 

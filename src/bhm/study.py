@@ -2,7 +2,7 @@
 
 A *cell* is one combination of a data-generating design, a prior on
 (gamma_0, gamma_1) and a size (groups x individuals per group). Each simulation
-of a cell draws a data set from the slides' model with the true parameters,
+of a cell draws a data set from the source course's model with the true parameters,
 fits ``stan/varying_slope_suff.stan`` and records, per parameter, the posterior
 mean and quantiles with R-hat, bulk ESS and divergences.
 
