@@ -87,3 +87,114 @@ def test_posterior_weight_is_the_shrinkage_factor_for_many_groups():
     assert np.allclose(conjugate.posterior_weight(n, sigma=15.0, sigma0=8.0), expected, rtol=1e-14)
     with pytest.raises(ValueError, match="n must be"):
         conjugate.posterior_weight([1, -2], sigma=1.0, sigma0=1.0)
+
+
+# --------------------------------------------------------------------------- posterior predictive, MSE
+
+
+def test_posterior_predictive_hand_computed():
+    # posterior N(1.5, 0.5^2) as above; a new observation adds sigma^2 = 1: variance 1.25
+    pred = conjugate.posterior_predictive([1.0, 2.0, 3.0], sigma=1.0, mu0=0.0, sigma0=1.0)
+    assert pred.mean() == pytest.approx(1.5, abs=1e-15)
+    assert pred.var() == pytest.approx(1.25, rel=1e-14)
+
+
+def test_posterior_predictive_is_the_mixture_by_quadrature():
+    """p(y~ | y) = integral of N(y~ | mu, sigma^2) p(mu | y) dmu, computed on a grid, at several y~."""
+    y = np.random.default_rng(4).normal(72.0, 15.0, size=10)
+    post = conjugate.normal_posterior(y, sigma=15.0, mu0=60.0, sigma0=10.0)
+    pred = conjugate.posterior_predictive(y, sigma=15.0, mu0=60.0, sigma0=10.0)
+    mu = np.linspace(post.mean() - 12 * post.std(), post.mean() + 12 * post.std(), 20001)
+    from scipy import stats
+
+    for new in (20.0, 60.0, 70.0, 110.0):
+        mixture = np.trapezoid(stats.norm.pdf(new, mu, 15.0) * post.pdf(mu), mu)
+        assert pred.pdf(new) == pytest.approx(mixture, rel=1e-9)
+
+
+def test_posterior_predictive_by_simulation():
+    """Draw mu from the posterior, then y~ = mu + eps: mean and sd within Monte Carlo error."""
+    y = np.random.default_rng(5).normal(size=4)
+    pred = conjugate.posterior_predictive(y, sigma=2.0, mu0=1.0, sigma0=0.5)
+    post = conjugate.normal_posterior(y, sigma=2.0, mu0=1.0, sigma0=0.5)
+    rng = np.random.default_rng(6)
+    draws = rng.normal(post.mean(), post.std(), 400_000)
+    draws = rng.normal(draws, 2.0)
+    se_mean = pred.std() / np.sqrt(draws.size)
+    se_sd = pred.std() / np.sqrt(2 * draws.size)
+    assert abs(draws.mean() - pred.mean()) < 5 * se_mean
+    assert abs(draws.std() - pred.std()) < 5 * se_sd
+
+
+def test_posterior_mean_mse_closed_form_and_simulation():
+    # alpha = 1/2 (n = 1, sigma = sigma0 = 2): bias (mu - mu0)/2, variance 1
+    assert conjugate.posterior_mean_mse(2.0, n=1, sigma=2.0, mu0=0.0, sigma0=2.0) == pytest.approx(2.0)
+    mse = conjugate.posterior_mean_mse([0.0, 2.0], n=1, sigma=2.0, mu0=0.0, sigma0=2.0)
+    np.testing.assert_allclose(mse, [1.0, 2.0])
+    # simulation: 200,000 samples of n = 10 at mu = 72, prior N(60, 10^2), sigma = 15
+    rng = np.random.default_rng(7)
+    ybar = rng.normal(72.0, 15.0, size=(200_000, 10)).mean(axis=1)
+    alpha = conjugate.posterior_weight(10, sigma=15.0, sigma0=10.0)
+    errors = (alpha * ybar + (1 - alpha) * 60.0 - 72.0) ** 2
+    exact = conjugate.posterior_mean_mse(72.0, n=10, sigma=15.0, mu0=60.0, sigma0=10.0)
+    assert abs(errors.mean() - exact) < 5 * errors.std() / np.sqrt(errors.size)
+
+
+def test_posterior_mean_mse_break_even():
+    """Equal to sigma^2/n (the sample mean's MSE) exactly at |mu - mu0| = sqrt(2 sigma0^2 + sigma^2/n)."""
+    for n, sigma, sigma0 in ((10, 15.0, 10.0), (3, 1.0, 0.2), (50, 2.0, 7.0)):
+        d = np.sqrt(2 * sigma0**2 + sigma**2 / n)
+        mse = conjugate.posterior_mean_mse(np.array([-d, 0.0, d, 2 * d]) + 5.0, n=n, sigma=sigma,
+                                           mu0=5.0, sigma0=sigma0)
+        np.testing.assert_allclose(mse[[0, 2]], sigma**2 / n, rtol=1e-12)
+        assert mse[1] < sigma**2 / n < mse[3]
+
+
+def test_bayes_risk_of_the_posterior_mean_is_the_posterior_variance():
+    """Averaged over mu ~ prior, the MSE is sigma_mu^2, below the sample mean's sigma^2/n."""
+    mu = np.linspace(60.0 - 12 * 10.0, 60.0 + 12 * 10.0, 20001)
+    from scipy import stats
+
+    average = np.trapezoid(conjugate.posterior_mean_mse(mu, n=10, sigma=15.0, mu0=60.0, sigma0=10.0)
+                           * stats.norm.pdf(mu, 60.0, 10.0), mu)
+    variance = conjugate.normal_posterior([0.0] * 10, sigma=15.0, mu0=60.0, sigma0=10.0).var()
+    assert average == pytest.approx(variance, rel=1e-9) and variance < 15.0**2 / 10
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(mu=np.nan), "mu must be a finite"),
+        (dict(mu=[[1.0, 2.0]]), "mu must be a finite"),
+        (dict(mu="a"), "mu must be a finite"),
+        (dict(n=0), "n must be a whole number >= 1"),
+        (dict(n=2.5), "n must be a whole number >= 1"),
+        (dict(n=True), "n must be a whole number >= 1"),
+        (dict(n="10"), "n must be a whole number >= 1"),
+        (dict(sigma=0.0), "sigma must be a positive"),
+        (dict(sigma0=np.inf), "sigma0 must be a positive"),
+        (dict(mu0=np.nan), "mu0 must be a finite"),
+    ],
+)
+def test_posterior_mean_mse_bad_input_is_named(kwargs, message):
+    args = dict(mu=1.0, n=10, sigma=1.0, mu0=0.0, sigma0=1.0) | kwargs
+    mu = args.pop("mu")
+    with pytest.raises(ValueError, match=message):
+        conjugate.posterior_mean_mse(mu, **args)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(y=[]), "y is empty"),
+        (dict(y=[1.0, np.nan]), "non-finite"),
+        (dict(sigma=-1.0), "sigma must be a positive"),
+        (dict(sigma0=0.0), "sigma0 must be a positive"),
+        (dict(mu0=np.inf), "mu0 must be a finite"),
+    ],
+)
+def test_posterior_predictive_bad_input_is_named(kwargs, message):
+    args = dict(y=[1.0, 2.0], sigma=1.0, mu0=0.0, sigma0=1.0) | kwargs
+    y = args.pop("y")
+    with pytest.raises(ValueError, match=message):
+        conjugate.posterior_predictive(y, **args)

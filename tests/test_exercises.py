@@ -77,14 +77,42 @@ def _exact():
     return conjugate.normal_posterior(_y(), sigma=15.0, mu0=60.0, sigma0=10.0)
 
 
+def _grid_moments(mu0, sigma0):
+    """Mean and sd of the ten scores' posterior under N(mu0, sigma0^2), by the grid (no algebra)."""
+    grid = np.linspace(0, 140, 28001)
+    density = conjugate.grid_posterior(_y(), sigma=15.0, mu0=mu0, sigma0=sigma0, grid=grid)
+    mean = np.trapezoid(grid * density, grid)
+    return mean, np.sqrt(np.trapezoid((grid - mean) ** 2 * density, grid))
+
+
+def _grid_tail(mu0, sigma0, cut):
+    grid = np.linspace(cut, 140, 20001)
+    full = np.linspace(0, 140, 28001)
+    density = conjugate.grid_posterior(_y(), sigma=15.0, mu0=mu0, sigma0=sigma0, grid=full)
+    return np.trapezoid(np.interp(grid, full, density), grid)
+
+
+def _flat_by_root():
+    """Numerically: the sigma0 where the package's posterior sd is 0.99 * sigma/sqrt(n)."""
+    from scipy import optimize
+
+    return optimize.brentq(lambda s0: conjugate.normal_posterior(_y(), sigma=15.0, mu0=60.0, sigma0=s0).std()
+                           - 0.99 * 15 / np.sqrt(10), 1.0, 1e3)
+
+
+def _five_by_simulation(size=1_000_000, seed=11):
+    """Draw mu from the posterior, then five new scores; the share of means above 70.
+
+    Its Monte Carlo sd is sqrt(p(1 - p)/size): 0.0005 for 10^6 draws, 0.0015 for 10^5.
+    """
+    rng = np.random.default_rng(seed)
+    mu = rng.normal(_exact().mean(), _exact().std(), size=size)
+    return (rng.normal(mu[:, None], 15.0, size=(mu.size, 5)).mean(axis=1) > 70).mean()
+
+
 def _log_posterior(mu):
     mu = mu[:, 0]
     return stats.norm.logpdf(mu, 60.0, 10.0) + stats.norm.logpdf(_y()[:, None], mu, 15.0).sum(axis=0)
-
-
-def _mh_acceptance(seed):
-    run = mcmc.metropolis_hastings(_log_posterior, np.full((4, 1), 60.0), 5000, step=30.0, seed=seed)
-    return run.acceptance_rate
 
 
 def _indicator(seed):
@@ -105,6 +133,80 @@ def _without_hastings_mean(seed):
 
 
 @functools.lru_cache(maxsize=None)
+def _sweep(seed):
+    """ex2-step-sweep with another seed, a numpy log target and ArviZ's mean-ESS: (best step, its ESS/iter)."""
+    m, s = _exact().mean(), _exact().std()
+    steps = np.arange(2, 31, 2)
+    per_iter = []
+    for step in steps:
+        run = mcmc.metropolis_hastings(lambda x: -0.5 * ((x[:, 0] - m) / s) ** 2, np.full((4, 1), 60.0), 5000,
+                                       step=float(step), seed=seed)
+        per_iter.append(float(az.ess(run.draws[..., 0], method="mean")) / run.draws.size)
+    return float(steps[np.argmax(per_iter)]), max(per_iter)
+
+
+def _mh_variant(accept, hastings=1, keep_rejections=True, with_start=False, column=False):
+    """ex2-mh: a sampler written another way than the book's (log_target recomputed, a list), or with a
+    typical mistake: accept(u, log_A) decides, hastings = 0 drops the Hastings term and -1 turns it upside
+    down, keep_rejections=False stores only accepted states, with_start stores x0, column returns (n, 1)."""
+    def mh(log_target, x0, n_draws, draw, log_q, rng):
+        x, out = x0, [x0] if with_start else []
+        for _ in range(n_draws):
+            x_star = draw(x, rng)
+            u = rng.random()
+            log_A = -np.inf
+            if log_target(x_star) > -np.inf:
+                log_A = min(log_target(x_star) - log_target(x)
+                            + hastings * (log_q(x, x_star) - log_q(x_star, x)), 0.0)
+            if accept(u, log_A):
+                x = x_star
+                out.append(x)
+            elif keep_rejections:
+                out.append(x)
+        out = np.array(out)
+        return out[:, None] if column else out
+    return mh
+
+
+def _mh_ratio_scale(log_target, x0, n_draws, draw, log_q, rng):
+    """ex2-mh on the ratio scale: the uniform first, u < min(ratio, 1), a list."""
+    x, out = x0, []
+    for _ in range(n_draws):
+        u = rng.random()
+        x_star = draw(x, rng)
+        ratio = np.exp(min(log_target(x_star) - log_target(x) + log_q(x, x_star) - log_q(x_star, x), 50.0))
+        if u < min(ratio, 1.0):
+            x = x_star
+        out.append(x)
+    return out
+
+
+class _ScalarProposal:
+    """ex2-mh through the package: the student's draw and log_q as a mcmc.Proposal for one chain."""
+
+    symmetric = False
+
+    def __init__(self, draw, log_q):
+        self._draw, self._log_q = draw, log_q
+
+    def draw(self, x, rng):
+        return np.array([[self._draw(float(x[0, 0]), rng)]])
+
+    def log_density(self, x_star, x):
+        return np.array([self._log_q(float(x_star[0, 0]), float(x[0, 0]))])
+
+
+def _mh_package(log_target, x0, n_draws, draw, log_q, rng):
+    run = mcmc.metropolis_hastings(lambda x: np.array([log_target(float(x[0, 0]))]), [[x0]], n_draws,
+                                   proposal=_ScalarProposal(draw, log_q), seed=rng)
+    return run.draws[0, :, 0]
+
+
+def _log_scale(u, log_A):
+    return np.log(u) < log_A
+
+
+@functools.lru_cache(maxsize=None)
 def _bimodal_draws(n_draws, seed=4):
     def log_bimodal(x):
         x = x[:, 0]
@@ -115,7 +217,7 @@ def _bimodal_draws(n_draws, seed=4):
 
 
 def _split_by_hand(draws):
-    """Split R-hat with the slides' formula written out, not via bhm.diagnostics."""
+    """Split R-hat with the classic formula written out, not via bhm.diagnostics."""
     draws = np.asarray(draws)
     half = draws.shape[1] // 2
     chains = np.vstack([draws[:, :half], draws[:, -half:]])
@@ -130,6 +232,27 @@ def _split_arviz(draws):
 
 def _rank_split_arviz(draws):  # rank-normalised: not what the exercise asks
     return float(az.rhat(np.asarray(draws)))
+
+
+@functools.lru_cache(maxsize=None)
+def _ex3_run(keep_from=2000):
+    """ex3-mcse's run with the log posterior written out (not bhm.exercises'): draws from keep_from on."""
+    y = _y()
+
+    def log_post(mu):
+        return stats.norm.logpdf(mu[:, 0], 60.0, 10.0) + stats.norm.logpdf(y[:, None], mu[:, 0], 15.0).sum(axis=0)
+
+    starts = np.array([[50.0], [60.0], [70.0], [80.0]])
+    return mcmc.metropolis_hastings(log_post, starts, 4000, step=2.0, seed=9).draws[:, keep_from:, 0]
+
+
+def _ex3_mcse_bulk():
+    kept = _ex3_run()
+    return kept.std(ddof=1) / np.sqrt(float(az.ess(kept, method="bulk")))
+
+
+def _ex3_draws(mcse, n=2000):
+    return n * (mcse / 0.1) ** 2
 
 
 def _arviz_mcse(h):
@@ -268,16 +391,29 @@ RIGHT = {
     "ex1-alpha": [lambda: 25 / 34, lambda: 0.735, lambda: np.float32(0.7353), lambda: np.array(0.7353),
                   lambda: [0.7353]],
     "ex1-alpha-mean": [lambda: 60 + 25 / 34 * 10, lambda: 67.35],
-    "ex1-flat": [lambda: (_y().mean(), 15 / np.sqrt(10)),
-                 lambda: np.array([_y().mean(), 15 / np.sqrt(10)]),
-                 lambda: conjugate.normal_posterior(_y(), sigma=15.0, mu0=60.0, sigma0=1e3),
-                 lambda: stats.norm(_y().mean(), 15 / np.sqrt(10))],
+    "ex1-flat": [lambda: 15 / np.sqrt(10) * 0.99 / np.sqrt(1 - 0.99**2), lambda: 33.3, lambda: 33.29,
+                 lambda: 33.2, lambda: 33.38, _flat_by_root],
     "ex1-sequential": [_exact, lambda: (round(_exact().mean(), 3), round(_exact().std(), 3))],
-    "ex1-n-needed": [lambda: 81, lambda: 81.0, lambda: np.int64(81), lambda: np.array([81])],
-    "ex2-acceptance": [lambda: _mh_acceptance(7).mean(), lambda: _mh_acceptance(8).mean(),
-                       lambda: _mh_acceptance(2026).mean(),
-                       lambda: 2 / np.pi * np.arctan(2 * _exact().std() / 30)],
-    "ex2-acceptance-verdict": [lambda: "too large", lambda: " Too large", lambda: "too_large"],
+    "ex1-conflict": [lambda: conjugate.normal_posterior(_y(), sigma=15.0, mu0=40.0, sigma0=5.0),
+                     # precisions by hand, and the moments of the grid posterior
+                     lambda: ((10 / 225 * _y().mean() + 40 / 25) / (10 / 225 + 1 / 25),
+                              (10 / 225 + 1 / 25) ** -0.5),
+                     lambda: _grid_moments(40.0, 5.0), lambda: (55.54, 3.44)],
+    "ex1-conflict-p": [lambda: conjugate.normal_posterior(_y(), sigma=15.0, mu0=40.0, sigma0=5.0).sf(60),
+                       lambda: _grid_tail(40.0, 5.0, 60.0), lambda: 0.098],
+    "ex1-predict-interval": [lambda: _exact().interval(0.90), lambda: _exact().ppf([0.05, 0.95]),
+                             lambda: [_exact().mean() - 1.6449 * _exact().std(),
+                                      _exact().mean() + 1.6449 * _exact().std()],
+                             lambda: (60.73, 74.83),
+                             lambda: (_exact().mean() - 1.64 * _exact().std(),     # z rounded to 1.64
+                                      _exact().mean() + 1.64 * _exact().std())],
+    "ex1-predict-five": [lambda: stats.norm(_exact().mean(), np.sqrt(45 + _exact().var())).sf(70),
+                         lambda: _five_by_simulation(), lambda: 0.39,
+                         lambda: _five_by_simulation(size=100_000, seed=2),
+                         lambda: _five_by_simulation(size=100_000, seed=3)],
+    "ex2-mh": [lambda: _mh_variant(_log_scale), lambda: _mh_ratio_scale, lambda: _mh_package],
+    "ex2-best-step": [lambda: _sweep(2026)[0], lambda: _sweep(8)[0], lambda: 2.4 * _exact().std(), lambda: 12],
+    "ex2-best-ess": [lambda: _sweep(2026)[1], lambda: _sweep(8)[1], lambda: 0.23],
     "ex2-mcse-estimate": [lambda: _indicator(3).mean(), lambda: _indicator(11).mean(), lambda: _exact().sf(70)],
     "ex2-mcse": [lambda: _arviz_mcse(_indicator(3)), lambda: _batch_means_mcse(_indicator(3)),
                  lambda: _batch_means_mcse(_indicator(3), 500)],
@@ -288,6 +424,10 @@ RIGHT = {
     "ex3-long-enough": [lambda: diagnostics.gelman_rubin(_bimodal_draws(100_000)),
                         lambda: round(diagnostics.gelman_rubin(_bimodal_draws(100_000)), 3)],
     "ex3-split": [lambda: _split_by_hand, lambda: _split_arviz],
+    "ex3-mcse": [lambda: float(az.mcse(az.from_dict(posterior={"mu": _ex3_run()}))["mu"]),
+                 lambda: _batch_means_mcse(_ex3_run()), _ex3_mcse_bulk, lambda: 0.25],
+    "ex3-mcse-draws": [lambda: _ex3_draws(_ex3_mcse_bulk()), lambda: _ex3_draws(_batch_means_mcse(_ex3_run())),
+                       lambda: 12000, lambda: np.int64(12100)],
     "ex4-shrinkage": [lambda: 0.532, lambda: 1 / (1 + 225 / (4 * 64))],
     "ex4-half": [lambda: 3.516, lambda: (15 / 8) ** 2],
     "ex4-pooling-best": [lambda: "partial pooling", lambda: "Partial pooling ", lambda: "partial"],
@@ -317,7 +457,10 @@ def _crash(draws):
 WRONG = {
     "ex1-alpha": [lambda: 1 - 25 / 34, lambda: (25 / 15) / (25 / 15 + 1 / 5), lambda: 0.5, lambda: 1.7],
     "ex1-alpha-mean": [lambda: 70.0, lambda: 65.0, lambda: 25 / 34 * 60 + (1 - 25 / 34) * 70],
-    "ex1-flat": [lambda: (60.0, 0.001), lambda: (_y().mean(), 15.0), _exact],
+    "ex1-flat": [lambda: 15 / np.sqrt(10) * np.sqrt(99),       # variance, not sd, within 1%
+                 lambda: 15 * 0.99 / np.sqrt(1 - 0.99**2),       # sigma in place of sigma/sqrt(n)
+                 lambda: 1e6, lambda: 0.0, lambda: -3.0, lambda: (_y().mean(), 15 / np.sqrt(10)),
+                 lambda: 33.1, lambda: 33.5],                                # outside 0.1
     "ex1-sequential": [
         # the first half forgotten
         lambda: conjugate.normal_posterior(_y()[5:], sigma=15.0, mu0=60.0, sigma0=10.0),
@@ -327,15 +470,46 @@ WRONG = {
         # the data used twice: all ten scores again, under the posterior as prior
         lambda: conjugate.normal_posterior(_y(), sigma=15.0, mu0=_exact().mean(), sigma0=_exact().std()),
     ],
-    "ex1-n-needed": [lambda: 80, lambda: 82, lambda: 9, lambda: 81.5, lambda: -3],
-    "ex2-acceptance": [lambda: _mh_acceptance(7).mean() * 100, lambda: 0.44, lambda: 0.25],
-    "ex2-acceptance-verdict": [lambda: "too small", lambda: "about right"],
+    "ex1-conflict": [lambda: conjugate.normal_posterior(_y(), sigma=15.0, mu0=40.0, sigma0=np.sqrt(5.0)),
+                     lambda: conjugate.normal_posterior(_y()[:1] * 0 + _y().mean(), sigma=15.0, mu0=40.0,
+                                                        sigma0=5.0),                     # one score's precision
+                     lambda: (55.54, 11.84),                                             # the variance
+                     lambda: (55.54, 5.0), lambda: (40.0, 5.0), lambda: (_y().mean(), 15 / np.sqrt(10)),
+                     _exact],
+    "ex1-conflict-p": [lambda: 0.902, lambda: stats.norm(_y().mean(), 15 / np.sqrt(10)).sf(60),
+                       lambda: stats.norm(40, 5).sf(60), lambda: 9.76, lambda: 0.5],
+    "ex1-predict-interval": [lambda: stats.norm(_y().mean(), 15 / np.sqrt(10)).interval(0.90),   # confidence
+                             lambda: _exact().interval(0.95),
+                             lambda: stats.norm(_exact().mean(), np.sqrt(225 + _exact().var())).interval(0.90),
+                             lambda: stats.norm(_exact().mean(), _exact().var()).interval(0.90),
+                             lambda: (74.83, 60.73), lambda: 67.78, lambda: (60.0, 75.0)],
+    "ex1-predict-five": [lambda: stats.norm(_exact().mean(), np.sqrt(45)).sf(70),     # no sigma_mu^2
+                         lambda: _exact().sf(70),                                     # mu, not the five
+                         lambda: stats.norm(_exact().mean(), np.sqrt(225 + _exact().var())).sf(70),   # one
+                         lambda: 0.61, lambda: 39.0, lambda: stats.norm(_exact().mean(), np.sqrt(
+                             9 + _exact().var())).sf(70), lambda: 0.375, lambda: 0.405],
+    "ex2-mh": [
+        lambda: _mh_variant(_log_scale, hastings=0),                   # no Hastings term
+        lambda: _mh_variant(_log_scale, hastings=-1),                  # the Hastings term upside down
+        lambda: _mh_variant(lambda u, log_A: u < log_A),               # u against log A: never accepts
+        lambda: _mh_variant(lambda u, log_A: np.log(u) < np.exp(log_A)),  # log u against A: always accepts
+        lambda: _mh_variant(_log_scale, keep_rejections=False),        # only the accepted states
+        lambda: _mh_variant(_log_scale, with_start=True),              # x_0 returned too
+        lambda: _mh_variant(_log_scale, column=True),                  # shape (n_draws, 1)
+        lambda: (lambda log_target, x0, n_draws, draw, log_q, rng: np.full(n_draws, x0)),  # returns the start
+        lambda: _crash, lambda: (lambda *args: None)],
+    "ex2-best-step": [lambda: 2.4, lambda: 2.0, lambda: 4.0, lambda: 26.0, lambda: 30.0],
+    "ex2-best-ess": [lambda: 4 * _sweep(2026)[1], lambda: 20000 * _sweep(2026)[1], lambda: 0.44, lambda: 0.05],
     "ex2-mcse-estimate": [lambda: 1 - _indicator(3).mean(), lambda: 0.5, lambda: 30.7],
     "ex2-mcse": [lambda: _indicator(3).std() / np.sqrt(20000), lambda: _indicator(3).std(), lambda: 0.02,
                  lambda: -0.006],
     "ex2-wrong-target": [lambda: 1.5, lambda: 2.0, lambda: 0.5],
     "ex3-rhat-by-hand": [lambda: 8 / 3, lambda: 1.0, lambda: 0.9, lambda: np.sqrt(3)],
     "ex3-long-enough": [lambda: diagnostics.gelman_rubin(_bimodal_draws(4000)), lambda: 1.0, lambda: 1.005],
+    "ex3-mcse": [lambda: _ex3_run().std() / np.sqrt(8000), lambda: _ex3_run().std(),
+                 lambda: float(az.mcse(_ex3_run(0))), lambda: 0.0],
+    "ex3-mcse-draws": [lambda: 4 * _ex3_draws(_ex3_mcse_bulk()), lambda: 2000 * _ex3_mcse_bulk() / 0.1,
+                       lambda: _ex3_draws(_ex3_run().std() / np.sqrt(8000)), lambda: -5.0, lambda: 1e6],
     "ex3-split": [lambda: diagnostics.gelman_rubin, lambda: _rank_split_arviz, lambda: _crash,
                   lambda: (lambda draws: "1.0"), lambda: (lambda: 1.0)],
     "ex4-shrinkage": [lambda: 1 - 0.532, lambda: 8 / (8 + 15 / 4), lambda: 0.966],
@@ -432,13 +606,50 @@ def test_type_and_shape_hints():
     assert "one number" in check("ex1-alpha", np.ones(3)).message
     assert "shape (3,)" in check("ex1-alpha", np.ones(3)).message
     assert "nan" in check("ex1-alpha", float("nan")).message
-    assert "pair (mean, sd)" in check("ex1-flat", 3.0).message
-    assert "not a percentage" in check("ex2-acceptance", 17.9).message
+    assert "pair (mean, sd)" in check("ex1-sequential", 3.0).message
+    assert "not a percentage" in check("ex2-mcse-estimate", 30.7).message
+    assert "Hastings term" in check("ex2-mh", _mh_variant(_log_scale, hastings=0)).message
+    assert "never moves" in check("ex2-mh", _mh_variant(lambda u, log_A: u < log_A)).message
+    assert "returned 3001 states" in check("ex2-mh", _mh_variant(_log_scale, with_start=True)).message
     assert "effective sample size" in check("ex2-mcse", _indicator(3).std() / np.sqrt(20000)).message
     assert "4,000-iteration" in check("ex3-long-enough", diagnostics.gelman_rubin(_bimodal_draws(4000))).message
     assert "raised ZeroDivisionError" in check("ex3-split", _crash).message
     assert "unsplit" in check("ex3-split", diagnostics.gelman_rubin).message
-    assert "'too small', 'about right', 'too large'" in check("ex2-acceptance-verdict", "big").message
+    assert "in points" in check("ex2-best-step", 2.4).message
+
+
+@pytest.mark.parametrize(("name", "answer", "phrase"), [
+    ("ex1-flat", lambda: 15 / np.sqrt(10) * np.sqrt(99), "sd, not variance"),
+    ("ex1-flat", lambda: 15 * 0.99 / np.sqrt(1 - 0.99**2), "sigma/sqrt(n), not sigma"),
+    ("ex1-conflict", lambda: conjugate.normal_posterior(_y(), sigma=15.0, mu0=40.0, sigma0=np.sqrt(5.0)),
+     "variance vs sd"),
+    ("ex1-conflict", lambda: (55.54, 11.84), "posterior variance"),
+    ("ex1-conflict-p", lambda: stats.norm(_y().mean(), 15 / np.sqrt(10)).sf(60), "likelihood alone"),
+    ("ex1-predict-interval", lambda: stats.norm(_y().mean(), 15 / np.sqrt(10)).interval(0.90),
+     "confidence interval"),
+    ("ex1-predict-interval", lambda: _exact().interval(0.95), "95% interval"),
+    ("ex1-predict-five", lambda: stats.norm(_exact().mean(), np.sqrt(45)).sf(70), "sigma^2/5 + sigma_mu^2"),
+    ("ex1-predict-five", lambda: stats.norm(_exact().mean(), np.sqrt(225 + _exact().var())).sf(70),
+     "one new student"),
+])
+def test_ex1_hints_name_the_mistake(name, answer, phrase):
+    assert phrase in check(name, answer()).message
+
+
+def test_ex3_mcse_run_passes_rhat_but_has_a_small_ess():
+    # what the exercise says of its run: R-hat below 1.01, bulk ESS below 400
+    kept = _ex3_run()
+    assert float(az.rhat(kept)) < 1.01
+    assert float(az.ess(kept, method="bulk")) < 400
+
+
+def test_ex3_mcse_hints_name_the_mistake():
+    assert "formula for independent draws" in check("ex3-mcse", _ex3_run().std() / np.sqrt(8000)).message
+    assert "all 4,000 iterations" in check("ex3-mcse", float(az.mcse(_ex3_run(0)))).message
+    assert "total over the 4 chains" in check("ex3-mcse-draws", 4 * _ex3_draws(_ex3_mcse_bulk())).message
+    assert "k squared" in check("ex3-mcse-draws", 2000 * _ex3_mcse_bulk() / 0.1).message
+    assert "ignores the autocorrelation" in check(
+        "ex3-mcse-draws", _ex3_draws(_ex3_run().std() / np.sqrt(8000))).message
 
 
 def test_unknown_check_name_is_an_error_of_the_book():
@@ -447,7 +658,7 @@ def test_unknown_check_name_is_an_error_of_the_book():
 
 
 def test_result_is_not_displayed_twice():
-    result = check("ex1-n-needed", 81)
+    result = check("ex1-alpha", 25 / 34)
     assert result._ipython_display_() is None  # check() printed it; IPython shows nothing more
     assert str(result) == result.message
 

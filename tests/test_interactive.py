@@ -37,7 +37,31 @@ def test_explorer_states_are_the_closed_form():
     np.testing.assert_allclose(state["traces"]["2"]["y"], post.pdf(grid), rtol=1e-4)   # 5 significant digits
     np.testing.assert_allclose(state["traces"]["0"]["y"], stats.norm.pdf(grid, 60, 2), rtol=1e-4)
     alpha = conjugate.posterior_weight(50, sigma=15.0, sigma0=2.0)
-    assert f"alpha = {alpha:.3f}" in state["text"]
+    assert f"α = {alpha:.3f}" in state["text"] and state["text"].startswith("n = 50, σ₀ = 2:")
+    assert [c["name"] for c in spec["controls"]] == ["n", "sigma0"]
+
+
+def test_round_significant_digits_tiny_values_and_gaps():
+    """Five significant digits at every magnitude, tiny values to 0.0, no warning; only NaN/inf are gaps."""
+    import warnings
+
+    values = [0.0, 3.14159265, -123456.7, 2.5e-5, 1e-305, 1e-310, -1e-320, np.nan, np.inf, -np.inf]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                       # the old version overflowed here
+        rounded = interactive._round(values)
+    assert rounded == [0.0, 3.1416, -123460.0, 2.5e-5, 1e-305, 0.0, 0.0, None, None, None]
+    assert interactive._round(np.array([[0.1 + 0.2]])) == [0.3]     # flat list, no noise digits
+    grid = np.linspace(-200, 200, 401)                         # densities down to ~1e-3000: all 0.0, no gap
+    assert None not in interactive._round(stats.norm.pdf(grid, 0, 1))
+
+
+def test_explorer_curves_have_no_gaps():
+    """Far tails of narrow curves (densities < 1e-304) used to become gaps (None) in the page's data."""
+    y = np.random.default_rng(20261125).normal(72.0, 15.0, size=200)
+    spec = _spec(interactive.conjugate_explorer(y, sigma=15.0, mu0=60.0, n_values=[10, 200], sigma0_values=[1, 50],
+                                                grid=np.linspace(20, 120, 201), figure_id="t-gaps", start=(0, 0)))
+    values = [v for state in spec["states"].values() for trace in state["traces"].values() for v in trace["y"]]
+    assert None not in values and 0.0 in values
 
 
 def test_same_figure_twice_is_byte_identical():

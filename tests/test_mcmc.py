@@ -20,6 +20,8 @@ from bhm.mcmc import (
     Proposal,
     RandomWalk,
     _log_acceptance,
+    leapfrog,
+    metropolis_1d,
     metropolis_hastings,
 )
 
@@ -197,18 +199,18 @@ def test_proposal_log_densities_are_exact():
     step = np.array([0.3, 0.5, 1.0])
 
     rw = RandomWalk(step)
-    y = rw.draw(x, rng)
-    expected = stats.norm.logpdf(y, loc=x, scale=step).sum(axis=1)
-    np.testing.assert_allclose(rw.log_density(y, x), expected, rtol=1e-12)
-    np.testing.assert_allclose(rw.log_density(y, x), rw.log_density(x, y), rtol=1e-12)
+    x_star = rw.draw(x, rng)
+    expected = stats.norm.logpdf(x_star, loc=x, scale=step).sum(axis=1)
+    np.testing.assert_allclose(rw.log_density(x_star, x), expected, rtol=1e-12)
+    np.testing.assert_allclose(rw.log_density(x_star, x), rw.log_density(x, x_star), rtol=1e-12)
 
     lw = LogNormalWalk(step)
-    y = lw.draw(x, rng)
-    expected = stats.lognorm.logpdf(y, s=step, scale=x).sum(axis=1)
-    np.testing.assert_allclose(lw.log_density(y, x), expected, rtol=1e-12)
-    # Hastings ratio q(x|y)/q(y|x) = prod(y/x)
-    ratio = np.exp(lw.log_density(x, y) - lw.log_density(y, x))
-    np.testing.assert_allclose(ratio, np.prod(y / x, axis=1), rtol=1e-12)
+    x_star = lw.draw(x, rng)
+    expected = stats.lognorm.logpdf(x_star, s=step, scale=x).sum(axis=1)
+    np.testing.assert_allclose(lw.log_density(x_star, x), expected, rtol=1e-12)
+    # Hastings ratio q(x|x_star)/q(x_star|x) = prod(x_star/x)
+    ratio = np.exp(lw.log_density(x, x_star) - lw.log_density(x_star, x))
+    np.testing.assert_allclose(ratio, np.prod(x_star / x, axis=1), rtol=1e-12)
 
 
 # ---------------------------------------------------------- shapes and seeds
@@ -408,3 +410,211 @@ def test_bad_hastings_flag():
 def test_proposal_bad_step(cls):
     with pytest.raises(ValueError, match="step must be finite and > 0"):
         cls(-0.1)
+
+
+# ------------------------------------------------ the single-chain version
+
+
+class _Replay(np.random.Generator):
+    """A Generator that serves given uniforms and standard normals, in order.
+
+    Both samplers draw their candidates' increments with ``standard_normal``
+    and their uniforms with ``random``; fed the same two streams, they must
+    make the same moves.
+    """
+
+    def __init__(self, uniforms, normals):
+        super().__init__(np.random.PCG64(0))
+        self._streams = {"u": iter(uniforms), "z": iter(normals)}
+
+    def _take(self, key, size):
+        stream = self._streams[key]
+        if size is None:
+            return next(stream)
+        return np.array([next(stream) for _ in range(int(np.prod(size)))]).reshape(size)
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        return self._take("u", size)
+
+    def standard_normal(self, size=None, dtype=np.float64, out=None):
+        return self._take("z", size)
+
+
+def _quartic_1d(x):
+    return -0.5 * x**2 - 0.1 * x**4
+
+
+def _quartic(x):
+    return -0.5 * x[:, 0] ** 2 - 0.1 * x[:, 0] ** 4
+
+
+def test_metropolis_1d_makes_the_moves_of_metropolis_hastings():
+    # The vectorised sampler draws its random numbers in blocks of 256
+    # iterations, so 1,000 iterations use 1,024 of each kind.
+    rng = np.random.default_rng(30)
+    uniforms, normals = rng.random(2048), rng.standard_normal(2048)
+    one = metropolis_1d(_quartic_1d, 0.3, 1000, step=1.7, seed=_Replay(uniforms, normals))
+    many = metropolis_hastings(
+        _quartic, np.array([[0.3]]), 1000, step=1.7, seed=_Replay(uniforms, normals)
+    )
+    assert one.shape == (1000,)
+    np.testing.assert_array_equal(one, many.draws[0, :, 0])
+    # both branches of step 5 were taken many times
+    assert 0.3 < many.acceptance_rate[0] < 0.8
+
+
+def test_metropolis_1d_conjugate_normal_posterior():
+    y = np.random.default_rng(20240102).normal(1.5, 2.0, size=20)
+    sigma, mu0, sigma0 = 2.0, 0.0, 3.0
+    precision = y.size / sigma**2 + 1 / sigma0**2
+    post_mean = (y.sum() / sigma**2 + mu0 / sigma0**2) / precision
+    post_sd = 1 / np.sqrt(precision)
+
+    def log_post(mu):
+        return -0.5 * np.sum((y - mu) ** 2) / sigma**2 - 0.5 * (mu - mu0) ** 2 / sigma0**2
+
+    mu = metropolis_1d(log_post, post_mean, 20000, 2.4 * post_sd, seed=31)[None, :]
+    assert abs(mu.mean() - post_mean) < 4 * _mcse_mean(mu)
+    assert abs(mu.std() - post_sd) < 4 * float(az.mcse(mu, method="sd"))
+
+
+def test_metropolis_1d_rejects_where_the_target_is_zero_and_is_seeded():
+    def half_normal(x):
+        return -0.5 * x**2 if x > 0 else -np.inf
+
+    a = metropolis_1d(half_normal, 1.0, 500, 2.0, seed=32)
+    assert np.all(a > 0)
+    np.testing.assert_array_equal(a, metropolis_1d(half_normal, 1.0, 500, 2.0, seed=32))
+    assert not np.array_equal(a, metropolis_1d(half_normal, 1.0, 500, 2.0, seed=33))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((3.0, 0.0, 10, 1.0), "log_target must be callable"),
+        ((_quartic_1d, np.nan, 10, 1.0), "x0 must be one finite number"),
+        ((_quartic_1d, [0.0], 10, 1.0), "x0 must be one finite number"),
+        ((_quartic_1d, 0.0, 0, 1.0), "n_draws must be an integer >= 1"),
+        ((_quartic_1d, 0.0, 10.0, 1.0), "n_draws must be an integer >= 1"),
+        ((_quartic_1d, 0.0, 10, 0.0), "step must be a finite number > 0"),
+        ((_quartic_1d, 0.0, 10, np.inf), "step must be a finite number > 0"),
+        ((lambda x: np.log(x), -1.0, 10, 1.0), "start where pi(x0) > 0"),
+        ((lambda x: np.array([x]), 0.0, 10, 1.0), "log_target must return one float"),
+    ],
+)
+def test_metropolis_1d_bad_input(args, message):
+    with np.errstate(invalid="ignore"), pytest.raises(ValueError, match=re.escape(message)):
+        metropolis_1d(*args)
+
+
+def test_metropolis_1d_bad_seed():
+    with pytest.raises(ValueError, match="seed must be None, a non-negative int"):
+        metropolis_1d(_quartic_1d, 0.0, 10, 1.0, seed=-1)
+
+
+# ------------------------------------------------------------------ leapfrog
+
+
+def _gaussian_grad(precision):
+    return lambda x: -precision @ x
+
+
+def _energy(precision, xs, ps):
+    """H = -log pi(x) + |p|^2 / 2 along a trajectory, for a zero-mean normal target."""
+    return 0.5 * np.einsum("ti,ij,tj->t", xs, precision, xs) + 0.5 * np.sum(ps**2, axis=1)
+
+
+def test_leapfrog_energy_error_on_a_normal_target_is_known_exactly():
+    # For pi = N(0, s^2) the leapfrog conserves exactly the "shadow" energy
+    # p^2/2 + (1 - eps^2/(4 s^2)) x^2/(2 s^2), so the error of H after any
+    # number of steps is eps^2/(8 s^4) (x_t^2 - x_0^2).
+    s, eps = 0.7, 0.3
+    xs, ps = leapfrog(lambda x: -x / s**2, [1.1], [0.4], eps, 200)
+    h = 0.5 * xs[:, 0] ** 2 / s**2 + 0.5 * ps[:, 0] ** 2
+    predicted = eps**2 / (8 * s**4) * (xs[:, 0] ** 2 - xs[0, 0] ** 2)
+    np.testing.assert_allclose(h - h[0], predicted, rtol=0, atol=1e-12)
+
+
+def test_leapfrog_energy_error_is_second_order_in_the_step():
+    cov = np.array([[1.0, 0.9], [0.9, 1.0]])
+    precision = np.linalg.inv(cov)
+    errors = []
+    for eps in (0.1, 0.05, 0.025):  # the same time, 3.0, in 30, 60, 120 steps
+        xs, ps = leapfrog(_gaussian_grad(precision), [1.0, -0.5], [0.3, 0.8], eps, round(3.0 / eps))
+        h = _energy(precision, xs, ps)
+        errors.append(np.max(np.abs(h - h[0])))
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    # halving the step divides the error by 4 = 2^2 (within 10 %)
+    np.testing.assert_allclose(ratios, 4.0, rtol=0.1)
+
+
+def test_leapfrog_is_time_reversible():
+    def grad(x):  # a non-Gaussian target: log pi = -x1^4/4 - (x2 - x1^2)^2 / 2
+        return np.array([-x[0] ** 3 + 2 * x[0] * (x[1] - x[0] ** 2), -(x[1] - x[0] ** 2)])
+
+    xs, ps = leapfrog(grad, [0.5, 0.2], [1.0, -0.7], 0.05, 80)
+    back_x, back_p = leapfrog(grad, xs[-1], -ps[-1], 0.05, 80)
+    np.testing.assert_allclose(back_x[-1], xs[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(-back_p[-1], ps[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(back_x[::-1], xs, rtol=0, atol=1e-12)
+
+
+def test_leapfrog_is_exact_for_a_constant_gradient():
+    # log pi(x) = g.x: the particle falls with constant acceleration g
+    g, x0, p0, eps, n = np.array([0.5, -2.0]), np.array([1.0, 2.0]), np.array([0.3, 0.1]), 0.1, 25
+    xs, ps = leapfrog(lambda x: g, x0, p0, eps, n)
+    t = eps * np.arange(n + 1)[:, None]
+    np.testing.assert_allclose(xs, x0 + p0 * t + 0.5 * g * t**2, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ps, p0 + g * t, rtol=0, atol=1e-12)
+
+
+def test_leapfrog_preserves_volume():
+    # On a normal target the map (x0, p0) -> (x_L, p_L) is linear: its matrix,
+    # built column by column, has determinant 1.
+    precision = np.linalg.inv(np.array([[1.0, 0.9], [0.9, 1.0]]))
+    columns = []
+    for k in range(4):
+        start = np.eye(4)[k]
+        xs, ps = leapfrog(_gaussian_grad(precision), start[:2], start[2:], 0.2, 20)
+        columns.append(np.concatenate([xs[-1], ps[-1]]))
+    assert abs(np.linalg.det(np.column_stack(columns)) - 1) < 1e-10
+
+
+def test_leapfrog_diverges_beyond_the_stability_limit():
+    # On N(0, s^2) the leapfrog is stable for eps < 2 s and unstable beyond:
+    # the energy error is bounded by the shadow energy, or grows geometrically.
+    s = 0.5
+    for eps, stable in ((0.95, True), (1.05, False)):
+        xs, ps = leapfrog(lambda x: -x / s**2, [0.5], [0.0], eps, 100)
+        h = 0.5 * xs[:, 0] ** 2 / s**2 + 0.5 * ps[:, 0] ** 2
+        error = np.max(np.abs(h - h[0]))
+        if stable:
+            # |x_t| <= max |x| on the shadow ellipse: error <= eps^2/(8 s^4) max x^2
+            shadow = 0.5 * ps[0, 0] ** 2 + (1 - eps**2 / (4 * s**2)) * xs[0, 0] ** 2 / (2 * s**2)
+            max_x2 = 2 * s**2 * shadow / (1 - eps**2 / (4 * s**2))
+            assert error <= eps**2 / (8 * s**4) * max_x2 + 1e-12
+        else:
+            assert error > 1000  # what Stan would call a divergence
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"grad_log_target": 1.0}, "grad_log_target must be callable"),
+        ({"x0": 1.0}, "x0 must be a 1-D array of length d >= 1; got shape ()"),
+        ({"x0": [np.nan]}, "x0 must be finite"),
+        ({"p0": [0.0, 1.0]}, "x0 and p0 must have one shape; got (1,) and (2,)"),
+        ({"p0": "a"}, "p0 must be a 1-D array of numbers"),
+        ({"step_size": 0.0}, "step_size must be a finite number > 0"),
+        ({"step_size": -0.1}, "step_size must be a finite number > 0"),
+        ({"n_steps": 0}, "n_steps must be an integer >= 1"),
+        ({"n_steps": 2.0}, "n_steps must be an integer >= 1"),
+        ({"grad_log_target": lambda x: np.zeros(2)}, "grad_log_target must return shape (d,) = (1,); got (2,)"),
+        ({"grad_log_target": lambda x: np.full(1, np.nan)}, "grad_log_target is not finite at x0"),
+    ],
+)
+def test_leapfrog_bad_input(kwargs, message):
+    args = {"grad_log_target": lambda x: -x, "x0": [1.0], "p0": [0.0], "step_size": 0.1, "n_steps": 5}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        leapfrog(**args)

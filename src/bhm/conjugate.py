@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = ["normal_posterior", "posterior_weight", "grid_posterior", "conditional_group_means"]
+__all__ = ["normal_posterior", "posterior_weight", "grid_posterior", "posterior_predictive",
+           "posterior_mean_mse", "conditional_group_means"]
 
 
 def _positive_scale(value, name: str) -> float:
@@ -129,7 +130,7 @@ def normal_posterior(y, *, sigma: float, mu0: float, sigma0: float):
     Examples
     --------
     >>> post = normal_posterior([1.0, 2.0, 3.0], sigma=1.0, mu0=0.0, sigma0=1.0)
-    >>> round(post.mean(), 6), round(post.std(), 6)
+    >>> round(float(post.mean()), 6), round(float(post.std()), 6)
     (1.5, 0.5)
     """
     y = _observations(y)
@@ -176,6 +177,116 @@ def grid_posterior(y, *, sigma: float, mu0: float, sigma0: float, grid):
     log_post = log_lik + log_prior
     density = np.exp(log_post - log_post.max())
     return density / np.trapezoid(density, grid)
+
+
+def posterior_predictive(y, *, sigma: float, mu0: float, sigma0: float):
+    r"""Posterior predictive distribution of one new observation.
+
+    A new observation is :math:`\tilde y = \mu + \varepsilon` with
+    :math:`\varepsilon \sim \mathcal N(0, \sigma^2)` independent of
+    :math:`\mu` and of the data. Given the data,
+    :math:`\mu \mid y \sim \mathcal N(\bar\mu, \sigma_\mu^2)` (:func:`normal_posterior`),
+    so the sum of the two independent normals is
+
+    .. math::
+
+        \tilde y \mid y \sim \mathcal N(\bar\mu,\ \sigma^2 + \sigma_\mu^2).
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        Observations, all finite, ``n >= 1``.
+    sigma : float
+        Known standard deviation of one observation, > 0.
+    mu0, sigma0 : float
+        Mean and standard deviation (> 0) of the normal prior on :math:`\mu`.
+
+    Returns
+    -------
+    scipy.stats.rv_continuous frozen
+        ``scipy.stats.norm(loc=mu_bar, scale=sqrt(sigma**2 + sigma_mu**2))``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`normal_posterior`: ``y`` empty, not one-dimensional or not
+        finite; ``sigma`` or ``sigma0`` not positive and finite; ``mu0`` not finite.
+
+    References
+    ----------
+    Gelman, A. et al. (2013). *Bayesian Data Analysis*, 3rd ed., section 2.5.
+
+    Examples
+    --------
+    >>> pred = posterior_predictive([1.0, 2.0, 3.0], sigma=1.0, mu0=0.0, sigma0=1.0)
+    >>> round(float(pred.mean()), 6), round(float(pred.var()), 6)   # 1 + 0.25
+    (1.5, 1.25)
+    """
+    posterior = normal_posterior(y, sigma=sigma, mu0=mu0, sigma0=sigma0)
+    sigma = _positive_scale(sigma, "sigma")
+    return stats.norm(loc=posterior.mean(), scale=np.sqrt(sigma**2 + posterior.var()))
+
+
+def posterior_mean_mse(mu, *, n, sigma: float, mu0: float, sigma0: float):
+    r"""Mean squared error of the posterior mean as an estimator of a fixed true mean.
+
+    Over repeated samples of ``n`` observations from :math:`\mathcal N(\mu, \sigma^2)`
+    with :math:`\mu` held fixed, the posterior mean
+    :math:`\bar\mu = \alpha\bar y + (1-\alpha)\mu_0` has bias
+    :math:`(1-\alpha)(\mu_0 - \mu)` and variance :math:`\alpha^2\sigma^2/n`, so
+
+    .. math::
+
+        \mathbb E\big[(\bar\mu - \mu)^2 \mid \mu\big]
+          = (1-\alpha)^2(\mu - \mu_0)^2 + \alpha^2\,\frac{\sigma^2}{n},
+
+    against :math:`\sigma^2/n` for the sample mean :math:`\bar y`. The two are
+    equal where :math:`|\mu - \mu_0| = \sqrt{2\sigma_0^2 + \sigma^2/n}`.
+
+    Parameters
+    ----------
+    mu : float or array_like, shape (k,)
+        True mean(s) :math:`\mu`, finite.
+    n : int
+        Number of observations per sample, >= 1.
+    sigma : float
+        Known standard deviation of one observation, > 0.
+    mu0, sigma0 : float
+        Mean and standard deviation (> 0) of the normal prior on :math:`\mu`.
+
+    Returns
+    -------
+    float or numpy.ndarray, shape (k,)
+        The mean squared error at each ``mu`` (a float for a scalar ``mu``).
+
+    Raises
+    ------
+    ValueError
+        If ``mu`` is not finite numbers of at most one dimension, ``n`` is not
+        a whole number >= 1, ``sigma`` or ``sigma0`` is not positive and finite,
+        or ``mu0`` is not finite.
+
+    Examples
+    --------
+    >>> # alpha = 1/2: bias^2 (1/2)^2 * 2^2 = 1, variance (1/2)^2 * 4 = 1
+    >>> posterior_mean_mse(2.0, n=1, sigma=2.0, mu0=0.0, sigma0=2.0)
+    2.0
+    """
+    try:
+        true_mean = np.asarray(mu, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"mu must be a finite number or a 1-D array of them; got {mu!r}") from None
+    if true_mean.ndim > 1 or not np.all(np.isfinite(true_mean)):
+        raise ValueError(f"mu must be a finite number or a 1-D array of them; got {mu!r}")
+    if (isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer, float, np.floating))
+            or not np.isfinite(n) or n < 1 or n != round(n)):
+        raise ValueError(f"n must be a whole number >= 1; got {n!r}")
+    sigma = _positive_scale(sigma, "sigma")
+    sigma0 = _positive_scale(sigma0, "sigma0")
+    mu0 = _finite_number(mu0, "mu0")
+    alpha = posterior_weight(int(n), sigma=sigma, sigma0=sigma0)
+    mse = (1 - alpha) ** 2 * (true_mean - mu0) ** 2 + alpha**2 * sigma**2 / n
+    return float(mse) if true_mean.ndim == 0 else mse
 
 
 def conditional_group_means(ybar, n, *, sigma_y: float, sigma_alpha: float, mu_loc: float, mu_scale: float):

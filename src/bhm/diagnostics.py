@@ -1,10 +1,17 @@
-"""Convergence diagnostics: the Gelman-Rubin R-hat of the slides.
+"""Convergence diagnostics: R-hat and the effective sample size, by hand.
 
-:func:`gelman_rubin` is the classic, non-split R-hat exactly as written
-on the slides; :func:`gelman_rubin_parts` exposes its intermediate
-quantities for the step-by-step computation in the chapter.
-:func:`summarize` puts it next to ArviZ's rank-normalised split R-hat
-and effective sample sizes.
+* :func:`gelman_rubin` is the classic, non-split R-hat of Gelman and Rubin
+  (1992), as written in BDA3 Section 11.4; :func:`gelman_rubin_parts`
+  exposes its intermediate quantities for the step-by-step computation in
+  the chapter.
+* :func:`ess_parts` is the effective sample size from the autocorrelations
+  (BDA3 Section 11.5), truncated with Geyer's initial positive and monotone
+  sequences exactly as Stan and ArviZ do.
+* :func:`rank_normalize` is the rank normalisation of Vehtari et al.
+  (2021), the second of the three ingredients (split, rank-normalise,
+  fold) of today's R-hat.
+* :func:`summarize` puts the classic R-hat next to the split, bulk and
+  folded R-hats and the bulk and tail effective sample sizes of ArviZ.
 """
 
 from __future__ import annotations
@@ -14,8 +21,17 @@ from typing import NamedTuple
 import arviz as az
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-__all__ = ["GelmanRubinParts", "gelman_rubin", "gelman_rubin_parts", "summarize"]
+__all__ = [
+    "EssParts",
+    "GelmanRubinParts",
+    "ess_parts",
+    "gelman_rubin",
+    "gelman_rubin_parts",
+    "rank_normalize",
+    "summarize",
+]
 
 
 class GelmanRubinParts(NamedTuple):
@@ -115,7 +131,7 @@ def gelman_rubin_parts(draws) -> GelmanRubinParts:
 
 
 def gelman_rubin(draws) -> float:
-    r"""Gelman-Rubin :math:`\hat R` of the slides (non-split, not rank-normalised).
+    r"""Classic Gelman-Rubin :math:`\hat R` (non-split, not rank-normalised).
 
     Parameters
     ----------
@@ -135,9 +151,10 @@ def gelman_rubin(draws) -> float:
 
     Notes
     -----
-    See :func:`gelman_rubin_parts` for the formulas. Modern practice
-    (and :func:`arviz.rhat` by default) splits each chain in two and
-    rank-normalises the draws before applying them [1]_.
+    See :func:`gelman_rubin_parts` for the formulas (BDA3 Section 11.4).
+    Modern practice (and :func:`arviz.rhat` by default) splits each chain
+    in two, rank-normalises the draws, and also applies the formulas to
+    the folded draws :math:`|\theta - \operatorname{median}\theta|` [1]_.
 
     References
     ----------
@@ -155,6 +172,183 @@ def gelman_rubin(draws) -> float:
     1.0
     """
     return gelman_rubin_parts(draws).rhat
+
+
+class EssParts(NamedTuple):
+    """The pieces of the effective sample size.
+
+    Attributes
+    ----------
+    rho : ndarray of shape (n_draws,)
+        Estimated autocorrelations :math:`\\hat\\rho_t` at lags
+        :math:`t = 0, 1, \\dots, N - 1` (``n_draws`` of the chains used,
+        halved when split), before truncation; ``rho[0] == 1``.
+    last_lag : int
+        :math:`T`: the sum runs over the lags :math:`1, \\dots, T` (plus
+        half a pair, see :func:`ess_parts`).
+    tau : float
+        :math:`\\hat\\tau = 1 + 2 \\sum_{t=1}^{T} \\hat\\rho_t` (after the
+        monotone adjustment): how many iterations one independent draw is
+        worth.
+    ess : float
+        :math:`MN / \\hat\\tau`.
+    """
+
+    rho: np.ndarray
+    last_lag: int
+    tau: float
+    ess: float
+
+
+def ess_parts(draws, *, split: bool = True) -> EssParts:
+    r"""Effective sample size from the autocorrelations (BDA3 Section 11.5).
+
+    Parameters
+    ----------
+    draws : array_like of shape (n_chains, n_draws)
+        Draws of one scalar quantity: one chain or several, at least 4 draws
+        each, all finite, not all equal.
+    split : bool
+        Cut each chain into its first and second half first and treat the
+        halves as chains (as ArviZ's ``ess(method="mean")`` does); with an
+        odd number of draws the middle draw is dropped.
+
+    Returns
+    -------
+    EssParts
+        Named tuple ``(rho, last_lag, tau, ess)``.
+
+    Raises
+    ------
+    ValueError
+        If ``draws`` is not 2-D, has fewer than 4 draws per chain (8 when
+        split), contains non-finite values, or every chain is constant.
+
+    Notes
+    -----
+    With :math:`M` chains of :math:`N` draws, :math:`c_{m,t}` the
+    autocovariance of chain m at lag t (divisor N), :math:`W` and
+    :math:`\widehat{\operatorname{Var}}^+` as in
+    :func:`gelman_rubin_parts`:
+
+    .. math::
+
+        \hat\rho_t = 1 - \frac{W - \frac1M \sum_m c_{m,t}}
+                              {\widehat{\operatorname{Var}}^+}, \qquad
+        \hat\tau = 1 + 2 \sum_{t=1}^{T} \hat\rho_t, \qquad
+        \text{ESS} = \frac{MN}{\hat\tau}.
+
+    For one chain :math:`\hat\rho_t = c_t / c_0 - 1/(N - 1)`: the
+    ordinary autocorrelation, less a term of order 1/N. Far out, the
+    :math:`\hat\rho_t` are noise and their sum does not converge, so it
+    is truncated by Geyer's (1992) *initial positive sequence*: the sums of pairs
+    :math:`\hat\rho_{2k} + \hat\rho_{2k+1}` are positive for a reversible
+    chain, so the sum stops before the first negative pair; and his
+    *initial monotone sequence*: each pair sum is lowered to the previous
+    one when larger. Like Stan and ArviZ it then adds the even member of
+    the first negative pair, when positive, once (a refinement for
+    antithetic chains) and caps the ESS at :math:`MN \log_{10}(MN)`. With
+    ``split=True`` the result equals ``arviz.ess(draws, method="mean")``.
+
+    References
+    ----------
+    .. [1] Geyer, C. J. (1992). Practical Markov chain Monte Carlo.
+       Statistical Science 7, 473-483.
+    .. [2] Gelman, A. et al. (2013). Bayesian Data Analysis, 3rd ed.,
+       Section 11.5.
+    .. [3] Vehtari, A. et al. (2021). Rank-normalization, folding, and
+       localization: an improved R-hat. Bayesian Analysis 16, 667-718.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bhm.diagnostics import ess_parts
+    >>> parts = ess_parts(np.random.default_rng(0).normal(size=(4, 1000)))
+    >>> float(parts.rho[0]), 3000 < parts.ess < 5000
+    (1.0, True)
+    """
+    theta = _check_draws(draws, min_chains=1, min_draws=8 if split else 4, what="the ESS")
+    if split:
+        half = theta.shape[1] // 2
+        theta = np.concatenate([theta[:, :half], theta[:, -half:]], axis=0)
+    n_chains, n_draws = theta.shape
+    acov = _autocovariance(theta)                            # c_{m,t}, shape (M, N)
+    W = acov[:, 0].mean() * n_draws / (n_draws - 1)          # mean of the s_m^2
+    var_plus = (n_draws - 1) / n_draws * W
+    if n_chains > 1:
+        var_plus += theta.mean(axis=1).var(ddof=1)           # + B/N
+    rho = 1 - (W - acov.mean(axis=0)) / var_plus
+    rho[0] = 1.0
+    # Geyer's initial positive sequence: add pairs rho_{2k} + rho_{2k+1}
+    # while they are positive.
+    kept = np.zeros(n_draws)
+    kept[:2] = rho[:2]
+    t, even, odd = 1, rho[0], rho[1]
+    while t < n_draws - 3 and even + odd > 0:
+        even, odd = rho[t + 1], rho[t + 2]
+        if even + odd >= 0:
+            kept[t + 1], kept[t + 2] = even, odd
+        t += 2
+    last_lag = t - 2
+    if even > 0:
+        kept[last_lag + 1] = even                             # half a pair more
+    # Geyer's initial monotone sequence: the pair sums never increase.
+    for t in range(1, last_lag - 1, 2):
+        if kept[t + 1] + kept[t + 2] > kept[t - 1] + kept[t]:
+            kept[t + 1] = kept[t + 2] = (kept[t - 1] + kept[t]) / 2
+    tau = -1 + 2 * kept[: last_lag + 1].sum() + kept[last_lag + 1]
+    total = n_chains * n_draws
+    tau = max(tau, 1 / np.log10(total))
+    return EssParts(rho=rho, last_lag=int(last_lag), tau=float(tau), ess=float(total / tau))
+
+
+def rank_normalize(draws) -> np.ndarray:
+    r"""Rank-normalise draws: normal scores of their ranks over all chains.
+
+    Parameters
+    ----------
+    draws : array_like
+        Draws of any shape (typically ``(n_chains, n_draws)``), all finite.
+
+    Returns
+    -------
+    ndarray of the same shape
+        :math:`z = \Phi^{-1}\bigl((r - 3/8) / (S + 1/4)\bigr)`, with
+        :math:`r` the rank of each draw among all :math:`S` draws (ties
+        share their average rank) and :math:`\Phi` the standard normal CDF.
+
+    Raises
+    ------
+    ValueError
+        If ``draws`` is empty or contains non-finite values.
+
+    Notes
+    -----
+    The ranks keep only the order of the draws, so the result is the same
+    for any increasing transformation of them, and it is close to a
+    standard normal sample whatever the distribution of the draws, heavy
+    tails included. R-hat of the split chains of ``rank_normalize(draws)``
+    is the *bulk* R-hat of Vehtari et al. (2021), and of
+    ``rank_normalize(abs(draws - median))`` the *folded* one (with an even
+    number of draws per chain exactly ArviZ's
+    ``rhat(method="z_scale")`` and ``rhat(method="folded")``).
+
+    Examples
+    --------
+    >>> from bhm.diagnostics import rank_normalize
+    >>> rank_normalize([[3.0, 1000.0], [-2.0, 0.5]]).round(3).tolist()
+    [[0.299, 1.049], [-1.049, -0.299]]
+    """
+    try:
+        theta = np.asarray(draws, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("draws must be a numeric array") from None
+    if theta.size == 0:
+        raise ValueError("draws is empty")
+    if not np.isfinite(theta).all():
+        raise ValueError("draws must be finite; found nan or inf")
+    ranks = stats.rankdata(theta, method="average").reshape(theta.shape)
+    return stats.norm.ppf((ranks - 3 / 8) / (theta.size + 1 / 4))
 
 
 def summarize(idata_or_draws, var_names=None) -> pd.DataFrame:
@@ -177,8 +371,15 @@ def summarize(idata_or_draws, var_names=None) -> pd.DataFrame:
         One row per scalar parameter (``"theta[1]"`` for element 1 of
         ``theta``; indices, not coordinate values), columns
 
-        - ``rhat_gr``: :func:`gelman_rubin`, the slides' formula;
-        - ``rhat``: ArviZ's rank-normalised split R-hat;
+        - ``rhat_classic``: :func:`gelman_rubin` (not split, not ranked);
+        - ``rhat_split``: the same formula on the split chains
+          (``arviz.rhat(method="split")``);
+        - ``rhat_bulk``: split R-hat of the rank-normalised draws
+          (``method="z_scale"``);
+        - ``rhat_folded``: split R-hat of the rank-normalised folded draws
+          :math:`|\\theta - \\operatorname{median}\\theta|`
+          (``method="folded"``);
+        - ``rhat``: ArviZ's default, the larger of the bulk and folded;
         - ``ess_bulk``, ``ess_tail``: ArviZ's effective sample sizes.
 
     Raises
@@ -210,7 +411,10 @@ def summarize(idata_or_draws, var_names=None) -> pd.DataFrame:
             label = name if not index else f"{name}[{','.join(map(str, index))}]"
             theta = values[(slice(None), slice(None), *index)]
             rows[label] = {
-                "rhat_gr": gelman_rubin(theta),
+                "rhat_classic": gelman_rubin(theta),
+                "rhat_split": float(az.rhat(theta, method="split")),
+                "rhat_bulk": float(az.rhat(theta, method="z_scale")),
+                "rhat_folded": float(az.rhat(theta, method="folded")),
                 "rhat": float(az.rhat(theta)),
                 "ess_bulk": float(az.ess(theta, method="bulk")),
                 "ess_tail": float(az.ess(theta, method="tail")),
@@ -218,7 +422,16 @@ def summarize(idata_or_draws, var_names=None) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def _check_draws(draws):
+def _autocovariance(theta):
+    """c_{m,t} = (1/N) sum_n (theta_{m,n} - mean_m)(theta_{m,n+t} - mean_m), by FFT."""
+    n_draws = theta.shape[1]
+    centred = theta - theta.mean(axis=1, keepdims=True)
+    size = 2 ** int(np.ceil(np.log2(2 * n_draws)))  # zero padding: no wrap-around
+    spectrum = np.fft.rfft(centred, n=size, axis=1)
+    return np.fft.irfft(spectrum * np.conj(spectrum), n=size, axis=1)[:, :n_draws] / n_draws
+
+
+def _check_draws(draws, *, min_chains=2, min_draws=2, what="R-hat"):
     try:
         theta = np.asarray(draws, dtype=float)
     except (TypeError, ValueError):
@@ -226,14 +439,14 @@ def _check_draws(draws):
     if theta.ndim != 2:
         raise ValueError(f"draws must have shape (n_chains, n_draws); got shape {theta.shape}")
     n_chains, n_draws = theta.shape
-    if n_chains < 2:
-        raise ValueError(f"draws needs at least 2 chains for R-hat; got {n_chains}")
-    if n_draws < 2:
-        raise ValueError(f"draws needs at least 2 draws per chain for R-hat; got {n_draws}")
+    if n_chains < min_chains:
+        raise ValueError(f"draws needs at least {min_chains} chains for {what}; got {n_chains}")
+    if n_draws < min_draws:
+        raise ValueError(f"draws needs at least {min_draws} draws per chain for {what}; got {n_draws}")
     if not np.isfinite(theta).all():
         raise ValueError("draws must be finite; found nan or inf")
     if np.all(theta == theta[:, :1]):
-        raise ValueError("every chain is constant; R-hat is undefined (W = 0)")
+        raise ValueError(f"every chain is constant; {what} is undefined (W = 0)")
     return theta
 
 

@@ -84,12 +84,25 @@ class InteractiveFigure:
 
 
 def _round(values, digits: int = 5):
-    """Round to ``digits`` significant digits, so the page carries no noise digits (and stays small)."""
-    array = np.asarray(values, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(array == 0, 1.0, 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(array)))))
-    rounded = np.round(array * scale) / scale
-    return [None if not np.isfinite(v) else float(v) for v in rounded.ravel()]
+    """Round to ``digits`` significant digits, so the page carries no noise digits (and stays small).
+
+    Returns a flat list of floats (JSON-ready). Values smaller in magnitude than
+    the smallest normal double (about 2.2e-308, e.g. a density far in a tail)
+    become ``0.0``; NaN and infinities become ``None`` (a gap in a plotly line).
+    Decimal formatting rounds correctly at every magnitude, with no overflow.
+    """
+    rounded = []
+    for value in np.asarray(values, dtype=float).ravel().tolist():
+        if not np.isfinite(value):
+            rounded.append(None)
+        elif abs(value) < _SMALLEST_NORMAL:
+            rounded.append(0.0)
+        else:
+            rounded.append(float(f"{value:.{digits - 1}e}"))
+    return rounded
+
+
+_SMALLEST_NORMAL = float(np.finfo(float).tiny)
 
 
 def _png(fallback_figure) -> str:
@@ -249,7 +262,10 @@ def conjugate_explorer(y_all, *, sigma: float, mu0: float, n_values, sigma0_valu
         Values of mu at which the densities are drawn.
     figure_id : str
     start : pair of int
-        Initial positions of the two sliders.
+        Initial positions (indices into ``n_values`` and ``sigma0_values``) of the two sliders.
+
+    The labels and the readout use the symbols μ, σ₀ and α (plotly and
+    matplotlib draw unicode).
     """
     import matplotlib.pyplot as plt
     import plotly.graph_objects as go
@@ -270,7 +286,7 @@ def conjugate_explorer(y_all, *, sigma: float, mu0: float, n_values, sigma0_valu
                 "traces": {0: {"y": stats.norm.pdf(grid, mu0, s0)},
                            1: {"y": stats.norm.pdf(grid, y.mean(), sigma / np.sqrt(n))},
                            2: {"y": post.pdf(grid)}},
-                "text": f"n = {n}, sigma0 = {s0:g}: sample mean {y.mean():.1f}, alpha = {alpha:.3f}, "
+                "text": f"n = {n}, σ₀ = {s0:g}: sample mean {y.mean():.1f}, α = {alpha:.3f}, "
                         f"posterior mean {post.mean():.1f} (sd {post.std():.1f}) points",
             }
     first = states[tuple(start)]
@@ -278,8 +294,8 @@ def conjugate_explorer(y_all, *, sigma: float, mu0: float, n_values, sigma0_valu
     for index, role in enumerate(("prior", "likelihood", "posterior")):
         fig.add_trace(go.Scatter(x=_round(grid), y=_round(first["traces"][index]["y"]), mode="lines", name=role,
                                  line={"color": colors[role], "width": 2.5},
-                                 hovertemplate=f"{role}<br>mu = %{{x:.1f}} points<br>density %{{y:.4f}}<extra></extra>"))
-    fig.update_layout(xaxis_title="mean score mu (points)", yaxis_title="density", height=380,
+                                 hovertemplate=f"{role}<br>μ = %{{x:.1f}} points<br>density %{{y:.4f}}<extra></extra>"))
+    fig.update_layout(xaxis_title="mean score μ (points)", yaxis_title="density", height=380,
                       margin={"l": 60, "r": 20, "t": 20, "b": 50}, legend={"x": 0.01, "y": 0.99},
                       template="plotly_white")
     fallback, ax = plt.subplots(figsize=(7, 3.2))
@@ -288,7 +304,7 @@ def conjugate_explorer(y_all, *, sigma: float, mu0: float, n_values, sigma0_valu
     ax.set_title(first["text"], fontsize=8)
     plt.close(fallback)
     controls = [Control("n", "students n", tuple(str(n) for n in n_values), start=start[0]),
-                Control("sigma0", "prior sd sigma0 (points)", tuple(f"{s:g}" for s in sigma0_values),
+                Control("sigma0", "prior sd σ₀ (points)", tuple(f"{s:g}" for s in sigma0_values),
                         start=start[1])]
     return interactive_figure(fig, controls, states, figure_id=figure_id, fallback_figure=fallback,
                               alt="Prior, likelihood and posterior of the mean score for the first state: " + first["text"])

@@ -1,14 +1,21 @@
-"""Vectorised Metropolis-Hastings sampling for the course book.
+"""Metropolis-Hastings and the leapfrog integrator, for the course book.
 
-All chains advance together: the state is an array of shape
-``(n_chains, n_params)``, the target is evaluated once per iteration for
-all chains, and the random numbers are drawn in blocks. The loop body
-of :func:`metropolis_hastings` follows the algorithm of the slides line
-by line.
+* :func:`metropolis_1d`: the teaching version, one chain of one parameter
+  with a Gaussian random walk, in a dozen lines numbered like the
+  algorithm of Metropolis et al. (1953) and Hastings (1970) as chapter 2
+  states it.
+* :func:`metropolis_hastings`: the same algorithm vectorised. All chains
+  advance together: the state is an array of shape
+  ``(n_chains, n_params)``, the target is evaluated once per iteration
+  for all chains, and the random numbers are drawn in blocks. Its loop
+  body carries the same step numbers.
+* :func:`leapfrog`: the integrator of Hamiltonian Monte Carlo, the
+  family of samplers that Stan uses.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -20,6 +27,8 @@ __all__ = [
     "MHResult",
     "Proposal",
     "RandomWalk",
+    "leapfrog",
+    "metropolis_1d",
     "metropolis_hastings",
 ]
 
@@ -34,7 +43,7 @@ _BLOCK_FLOATS = 2**17
 
 @runtime_checkable
 class Proposal(Protocol):
-    """Protocol of a proposal distribution :math:`q(y \\mid x)`.
+    """Protocol of a proposal distribution :math:`q(x^* \\mid x)`.
 
     Any object with these members can be passed as ``proposal`` to
     :func:`metropolis_hastings`.
@@ -42,24 +51,29 @@ class Proposal(Protocol):
     Attributes
     ----------
     symmetric : bool
-        True if :math:`q(y \\mid x) = q(x \\mid y)` for all x, y. The
-        sampler then skips the Hastings term, which cancels exactly.
+        True if :math:`q(x^* \\mid x) = q(x \\mid x^*)` for all
+        :math:`x, x^*`. The sampler then skips the Hastings term, which
+        cancels exactly.
         Objects without this attribute are treated as asymmetric.
 
     Notes
     -----
     ``draw(x, rng)`` takes the current states ``x`` of shape
     ``(n_chains, n_params)`` and a :class:`numpy.random.Generator` and
-    returns candidates ``y`` of the same shape, one per chain.
+    returns candidates ``x_star`` (:math:`x^*`) of the same shape, one
+    per chain.
 
-    ``log_density(y, x)`` returns :math:`\\log q(y \\mid x)` of shape
-    ``(n_chains,)``, the log density of proposing ``y`` from ``x``,
-    summed over parameters. It must be exact up to a constant that does
-    not depend on x or y; the sampler evaluates it in both directions.
+    ``log_density(x_star, x)`` returns :math:`\\log q(x^* \\mid x)` of
+    shape ``(n_chains,)``, the log density of proposing ``x_star`` from
+    ``x``, summed over parameters. It must be exact up to a constant that
+    depends on neither :math:`x` nor :math:`x^*`; the sampler evaluates
+    it in both directions.
 
     An optional ``in_support(x)`` returning a boolean array of shape
-    ``(n_chains,)`` lets the sampler check that the start lies in the
-    support of the proposal (line 1 of the algorithm).
+    ``(n_chains,)`` lets the sampler check that the proposal can move
+    from the start (a multiplicative walk cannot leave a state <= 0).
+    Line 1 of the algorithm asks that the *target* be positive at the
+    start, :math:`\\pi(x_0) > 0`; the sampler checks that as well.
     """
 
     symmetric: bool
@@ -67,8 +81,8 @@ class Proposal(Protocol):
     def draw(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Draw one candidate per chain from :math:`q(\\cdot \\mid x)`."""
 
-    def log_density(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Return :math:`\\log q(y \\mid x)` per chain."""
+    def log_density(self, x_star: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Return :math:`\\log q(x^* \\mid x)` per chain."""
 
 
 class _StepProposal:
@@ -100,14 +114,15 @@ class RandomWalk(_StepProposal):
 
     Notes
     -----
-    The candidate is :math:`y = x + s\,z` with :math:`z \sim N(0, I)`, so
+    The candidate is :math:`x^* = x + s\,z` with :math:`z \sim N(0, I)`,
+    so
 
     .. math::
 
-        \log q(y \mid x) = \sum_k \left[-\log s_k - \tfrac12 \log 2\pi
-            - \frac{(y_k - x_k)^2}{2 s_k^2}\right].
+        \log q(x^* \mid x) = \sum_k \left[-\log s_k - \tfrac12 \log 2\pi
+            - \frac{(x^*_k - x_k)^2}{2 s_k^2}\right].
 
-    Because :math:`q(y \mid x) = q(x \mid y)`, the attribute
+    Because :math:`q(x^* \mid x) = q(x \mid x^*)`, the attribute
     ``symmetric`` is True and :func:`metropolis_hastings` skips the
     Hastings term; :meth:`log_density` is still exact, so the proposal
     can be checked or used by other code. With a ``RandomWalk``
@@ -120,10 +135,10 @@ class RandomWalk(_StepProposal):
     >>> from bhm.mcmc import RandomWalk
     >>> q = RandomWalk(0.5)
     >>> x = np.zeros((3, 2))
-    >>> y = q.draw(x, np.random.default_rng(0))
-    >>> y.shape
+    >>> x_star = q.draw(x, np.random.default_rng(0))
+    >>> x_star.shape
     (3, 2)
-    >>> bool(np.allclose(q.log_density(y, x), q.log_density(x, y)))
+    >>> bool(np.allclose(q.log_density(x_star, x), q.log_density(x, x_star)))
     True
     """
 
@@ -133,9 +148,9 @@ class RandomWalk(_StepProposal):
         """Return ``x + step * z`` with standard normal ``z``."""
         return x + self.step * rng.standard_normal(np.shape(x))
 
-    def log_density(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Return :math:`\\log q(y \\mid x)` of shape ``(n_chains,)``."""
-        z = (np.asarray(y) - np.asarray(x)) / self.step
+    def log_density(self, x_star: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Return :math:`\\log q(x^* \\mid x)` of shape ``(n_chains,)``."""
+        z = (np.asarray(x_star) - np.asarray(x)) / self.step
         terms = -0.5 * z**2 - np.log(self.step) - 0.5 * _LOG_2PI
         return np.sum(terms, axis=-1)
 
@@ -155,17 +170,19 @@ class LogNormalWalk(_StepProposal):
 
     Notes
     -----
-    The candidate is :math:`y = x\,e^{s z}` with :math:`z \sim N(0, I)`,
-    so :math:`y \mid x` is log-normal:
+    The candidate is :math:`x^* = x\,e^{s z}` with :math:`z \sim N(0, I)`,
+    so :math:`x^* \mid x` is log-normal:
 
     .. math::
 
-        \log q(y \mid x) = \sum_k \left[-\log y_k - \log s_k
-            - \tfrac12 \log 2\pi - \frac{(\log y_k - \log x_k)^2}{2 s_k^2}
-            \right].
+        \log q(x^* \mid x) = \sum_k \left[-\log x^*_k - \log s_k
+            - \tfrac12 \log 2\pi
+            - \frac{(\log x^*_k - \log x_k)^2}{2 s_k^2}\right].
 
-    The quadratic term is symmetric in x and y, so the Hastings ratio is
-    :math:`q(x \mid y) / q(y \mid x) = \prod_k y_k / x_k`. The proposal is
+    The quadratic term is symmetric in :math:`x` and :math:`x^*`, so the
+    Hastings ratio is
+    :math:`q(x \mid x^*) / q(x^* \mid x) = \prod_k x^*_k / x_k`. The
+    proposal is
     not symmetric (``symmetric = False``): dropping this factor
     (``hastings=False`` in :func:`metropolis_hastings`) makes the chain
     converge to a density proportional to :math:`\pi(x) / \prod_k x_k`
@@ -177,9 +194,9 @@ class LogNormalWalk(_StepProposal):
     >>> from bhm.mcmc import LogNormalWalk
     >>> q = LogNormalWalk(0.3)
     >>> x = np.array([[1.0], [2.0]])
-    >>> y = q.draw(x, np.random.default_rng(1))
-    >>> ratio = np.exp(q.log_density(x, y) - q.log_density(y, x))
-    >>> bool(np.allclose(ratio, (y / x)[:, 0]))
+    >>> x_star = q.draw(x, np.random.default_rng(1))
+    >>> ratio = np.exp(q.log_density(x, x_star) - q.log_density(x_star, x))
+    >>> bool(np.allclose(ratio, (x_star / x)[:, 0]))
     True
     """
 
@@ -189,15 +206,15 @@ class LogNormalWalk(_StepProposal):
         """Return ``x * exp(step * z)`` with standard normal ``z``."""
         return x * np.exp(self.step * rng.standard_normal(np.shape(x)))
 
-    def log_density(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Return :math:`\\log q(y \\mid x)`; ``-inf`` if some ``y <= 0``."""
-        y = np.asarray(y, dtype=float)
+    def log_density(self, x_star: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Return :math:`\\log q(x^* \\mid x)`; ``-inf`` if an ``x_star <= 0``."""
+        x_star = np.asarray(x_star, dtype=float)
         x = np.asarray(x, dtype=float)
-        inside = np.all(y > 0, axis=-1)
+        inside = np.all(x_star > 0, axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_y = np.log(y)
-            z = (log_y - np.log(x)) / self.step
-            terms = -log_y - np.log(self.step) - 0.5 * _LOG_2PI - 0.5 * z**2
+            log_star = np.log(x_star)
+            z = (log_star - np.log(x)) / self.step
+            terms = -log_star - np.log(self.step) - 0.5 * _LOG_2PI - 0.5 * z**2
             out = np.sum(terms, axis=-1)
         return np.where(inside, out, -np.inf)
 
@@ -266,6 +283,52 @@ class MHResult:
         return az.from_dict(posterior=posterior)
 
 
+def metropolis_1d(log_target, x0, n_draws, step, seed=None):
+    r"""One chain of random-walk Metropolis-Hastings, for one parameter.
+
+    The teaching version of :func:`metropolis_hastings`, which runs the
+    same algorithm for many chains and parameters at once.
+
+    Parameters
+    ----------
+    log_target : callable
+        ``log_target(x)`` of a float x returns :math:`\log \pi(x)` up to
+        a constant, ``-inf`` where :math:`\pi(x) = 0`.
+    x0 : float
+        The start; :math:`\pi(x_0) > 0`.
+    n_draws : int
+        The number of iterations T >= 1.
+    step : float
+        The sd of the Gaussian random walk, > 0.
+    seed : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    ndarray of shape (n_draws,)
+        The states :math:`x_1, \dots, x_T` (not :math:`x_0`).
+
+    Raises
+    ------
+    ValueError
+        If an input is malformed (naming it) or ``log_target(x0)`` is not
+        finite.
+    """
+    # 1: start at x_0 with pi(x_0) > 0 (checked with the other inputs)
+    rng, x, log_pi_x = _start_1d(log_target, x0, n_draws, step, seed)
+    draws = np.empty(n_draws)
+    for t in range(n_draws):  # 2: for t = 0, ..., T - 1
+        # 3: candidate x* = x_t + step * z, z ~ N(0, 1)
+        x_star = x + step * rng.standard_normal()
+        log_pi_star = log_target(x_star)
+        # 4: log A = min{log pi(x*) - log pi(x_t), 0}; q is symmetric
+        log_A = min(log_pi_star - log_pi_x, 0.0)
+        # 5: x_{t+1} = x* with probability A, else x_{t+1} = x_t
+        if np.log(rng.random()) < log_A:
+            x, log_pi_x = x_star, log_pi_star
+        draws[t] = x
+    return draws  # 6: x_1, ..., x_T
+
+
 def metropolis_hastings(
     log_target,
     x0,
@@ -286,8 +349,9 @@ def metropolis_hastings(
         ``(n_chains,)``. Return ``-inf`` outside the support; a ``nan``
         or ``+inf`` at a candidate is treated as a bug and raises.
     x0 : array_like of shape (n_chains, n_params)
-        Starting states, one row per chain. Must be finite, inside the
-        support of the target and of the proposal.
+        Starting states, one row per chain. Must be finite, with
+        :math:`\pi(x_0) > 0` (a finite ``log_target``), and inside the
+        support of the proposal if it declares one.
     n_draws : int
         Number of iterations T; each chain returns T states.
     step : float or array_like of shape (n_params,), optional
@@ -298,7 +362,8 @@ def metropolis_hastings(
         Proposal object (see :class:`Proposal`), e.g.
         :class:`RandomWalk` or :class:`LogNormalWalk`.
     hastings : bool, default True
-        Include the Hastings term :math:`q(x_t \mid y) / q(y \mid x_t)`.
+        Include the Hastings term
+        :math:`q(x_t \mid x^*) / q(x^* \mid x_t)`.
         ``False`` drops it, which is wrong for an asymmetric proposal and
         is only meant to demonstrate that.
     seed : int or numpy.random.Generator, optional
@@ -320,23 +385,28 @@ def metropolis_hastings(
 
     Notes
     -----
-    Every chain runs the algorithm of the slides:
+    Every chain runs the algorithm of Metropolis et al. [1]_ and
+    Hastings [2]_ (BDA3 §11.2), numbered as in chapter 2 of the book:
 
-    1. initialise :math:`x_0 \in \operatorname{supp} q`;
+    1. initialise :math:`x_0` with :math:`\pi(x_0) > 0`;
     2. for :math:`t = 0, \dots, T-1`:
-    3. draw a candidate :math:`y \sim q(\cdot \mid x_t)`;
+    3. draw a candidate :math:`x^* \sim q(\cdot \mid x_t)`;
     4. compute the acceptance probability
 
        .. math::
 
-           A = \min\left\{\frac{\pi(y)}{\pi(x_t)}
-               \frac{q(x_t \mid y)}{q(y \mid x_t)}, 1\right\}
+           A = \min\left\{\frac{\pi(x^*)}{\pi(x_t)}
+               \frac{q(x_t \mid x^*)}{q(x^* \mid x_t)}, 1\right\}
 
        (in log space);
-    5. set :math:`x_{t+1} = y` with probability A, else
+    5. set :math:`x_{t+1} = x^*` with probability A, else
        :math:`x_{t+1} = x_t`; with :math:`u \sim U(0, 1)` this is
        :math:`\log u < \log A`;
     6. return :math:`\{x_t : t = 1, \dots, T\}`.
+
+    :func:`metropolis_1d` is the same algorithm for one chain of one
+    parameter with a Gaussian random walk, written for reading; fed the
+    same random numbers, the two return the same draws.
 
     The target is evaluated once per iteration (the current
     :math:`\log \pi(x_t)` is kept), and the uniforms (and, for a
@@ -376,12 +446,12 @@ def metropolis_hastings(
         raise ValueError(f"hastings must be True or False; got {hastings!r}")
     rng = _check_seed(seed)
 
-    # 1: initialise x_0 in supp q (and where pi(x_0) > 0)
+    # 1: initialise x_0 where pi(x_0) > 0 (and where the proposal can move)
     _check_start_in_support(proposal, x)
     log_pi_x = _log_target_at_start(log_target, x)
 
     use_hastings = bool(hastings) and not getattr(proposal, "symmetric", False)
-    no_hastings = (None, None)  # a symmetric proposal: q(x_t | y) / q(y | x_t) = 1
+    no_hastings = (None, None)  # symmetric proposal: q(x_t | x*) / q(x* | x_t) = 1
     draws = np.empty((n_chains, n_draws, n_params))
     n_accepted = np.zeros(n_chains, dtype=np.int64)
     block = _block_length(n_chains, n_params)
@@ -396,16 +466,23 @@ def metropolis_hastings(
             stop = min(start + block, n_draws)
             # 2: for t = 0, ..., T - 1
             for i, t in enumerate(range(start, stop)):
-                # 3: candidate y ~ q(. | x_t)
-                y = x + walk[i] if walk is not None else _draw(proposal, x, rng, t)
-                # 4: acceptance probability A = min{pi(y)/pi(x_t) q(x_t|y)/q(y|x_t), 1}, in logs
-                log_pi_y = _log_target_at(log_target, y, t)
-                log_q = _hastings_terms(proposal, x, y, t) if use_hastings else no_hastings
-                log_A = _log_acceptance(log_pi_x, log_pi_y, *log_q)
-                # 5: x_{t+1} = y with probability A (log u < log A), else x_t
+                # 3: candidate x* ~ q(. | x_t)
+                if walk is not None:
+                    x_star = x + walk[i]
+                else:
+                    x_star = _draw(proposal, x, rng, t)
+                # 4: acceptance probability, in logs:
+                #    A = min{pi(x*)/pi(x_t) q(x_t|x*)/q(x*|x_t), 1}
+                log_pi_star = _log_target_at(log_target, x_star, t)
+                if use_hastings:
+                    log_q = _hastings_terms(proposal, x, x_star, t)
+                else:
+                    log_q = no_hastings
+                log_A = _log_acceptance(log_pi_x, log_pi_star, *log_q)
+                # 5: x_{t+1} = x* with probability A (log u < log A), else x_t
                 accept = log_u[i] < log_A
-                x = np.where(accept[:, None], y, x)
-                log_pi_x = np.where(accept, log_pi_y, log_pi_x)
+                x = np.where(accept[:, None], x_star, x)
+                log_pi_x = np.where(accept, log_pi_star, log_pi_x)
                 n_accepted += accept
                 states[i] = x
             draws[:, start:stop] = states[: stop - start].transpose(1, 0, 2)
@@ -414,54 +491,148 @@ def metropolis_hastings(
     return MHResult(draws=draws, acceptance_rate=n_accepted / n_draws)
 
 
-def _log_acceptance(log_pi_x, log_pi_y, log_q_x_given_y=None, log_q_y_given_x=None, *, out=None):
+def leapfrog(grad_log_target, x0, p0, step_size, n_steps):
+    r"""Trajectory of the leapfrog integrator of Hamiltonian dynamics.
+
+    Hamiltonian Monte Carlo gives the parameters :math:`x` a momentum
+    :math:`p` and follows the dynamics of the energy
+
+    .. math::
+
+        H(x, p) = -\log \pi(x) + \tfrac12 \lVert p \rVert^2
+
+    (unit mass). A leapfrog step of size :math:`\varepsilon` is
+
+    .. math::
+
+        p &\leftarrow p + \tfrac{\varepsilon}{2} \nabla \log \pi(x)
+            \quad \text{(half step of the momentum)},\\
+        x &\leftarrow x + \varepsilon\, p
+            \quad \text{(full step of the position)},\\
+        p &\leftarrow p + \tfrac{\varepsilon}{2} \nabla \log \pi(x)
+            \quad \text{(half step of the momentum)}.
+
+    Parameters
+    ----------
+    grad_log_target : callable
+        ``grad_log_target(x)`` with ``x`` of shape ``(d,)`` returns
+        :math:`\nabla \log \pi(x)` of shape ``(d,)``.
+    x0, p0 : array_like of shape (d,)
+        Start position and momentum, finite.
+    step_size : float
+        :math:`\varepsilon > 0`.
+    n_steps : int
+        Number of leapfrog steps L >= 1.
+
+    Returns
+    -------
+    positions, momenta : ndarray of shape (n_steps + 1, d)
+        Row 0 is the start, row l the state after l steps.
+
+    Raises
+    ------
+    ValueError
+        If ``grad_log_target`` is not callable or returns the wrong shape
+        or a non-finite value at ``x0``, if ``x0`` and ``p0`` are not
+        finite 1-D arrays of one length, or if ``step_size`` or
+        ``n_steps`` is not positive.
+
+    Notes
+    -----
+    The map from start to end is time-reversible (flip the momentum at
+    the end and L steps lead back to the start) and preserves volume, so
+    a Metropolis step that accepts the end with probability
+    :math:`\min\{1, e^{H(x_0, p_0) - H(x_L, p_L)}\}` leaves
+    :math:`\pi(x)\,N(p \mid 0, I)` invariant [1]_. :math:`H` is not
+    conserved exactly: over a fixed time its error is
+    :math:`O(\varepsilon^2)` for a smooth target. On a normal target
+    with sd :math:`\sigma` (in its narrowest direction) the integrator is
+    stable only for :math:`\varepsilon < 2\sigma`; beyond that the
+    trajectory and the energy error grow geometrically, the
+    "divergence" that Stan reports (it flags an energy error above
+    1000). A diverging trajectory may reach ``inf`` or ``nan``; it is
+    returned as it is.
+
+    References
+    ----------
+    .. [1] Neal, R. M. (2011). MCMC using Hamiltonian dynamics. In
+       Handbook of Markov Chain Monte Carlo, 113-162.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bhm.mcmc import leapfrog
+    >>> xs, ps = leapfrog(lambda x: -x, [1.0], [0.0], 0.1, 10)
+    >>> xs.shape
+    (11, 1)
+    >>> h = 0.5 * xs[:, 0]**2 + 0.5 * ps[:, 0]**2  # standard normal
+    >>> bool(np.max(np.abs(h - h[0])) < 0.01)
+    True
+    """
+    x, p, gradient = _start_leapfrog(grad_log_target, x0, p0, step_size, n_steps)
+    eps = float(step_size)
+    positions = np.empty((n_steps + 1, x.size))
+    momenta = np.empty((n_steps + 1, x.size))
+    positions[0], momenta[0] = x, p
+    for step in range(1, n_steps + 1):
+        p = p + 0.5 * eps * gradient  # half step of the momentum
+        x = x + eps * p  # full step of the position
+        gradient = np.asarray(grad_log_target(x.copy()), dtype=float)
+        p = p + 0.5 * eps * gradient  # half step of the momentum
+        positions[step], momenta[step] = x, p
+    return positions, momenta
+
+
+def _log_acceptance(log_pi_x, log_pi_star, log_q_x_given_star=None,
+                    log_q_star_given_x=None, *, out=None):
     r"""Log acceptance probability of Metropolis-Hastings.
 
     .. math::
 
-        \log A = \min\{\log \pi(y) - \log \pi(x)
-                       + \log q(x \mid y) - \log q(y \mid x),\ 0\}
+        \log A = \min\{\log \pi(x^*) - \log \pi(x)
+                       + \log q(x \mid x^*) - \log q(x^* \mid x),\ 0\}
 
     The two proposal terms are omitted when None (symmetric proposal).
     Works elementwise on arrays; ``out`` receives the result if given.
     """
-    log_ratio = np.subtract(log_pi_y, log_pi_x, out=out)
-    if log_q_x_given_y is not None:
-        log_ratio = np.add(log_ratio, log_q_x_given_y, out=out)
-        log_ratio = np.subtract(log_ratio, log_q_y_given_x, out=out)
+    log_ratio = np.subtract(log_pi_star, log_pi_x, out=out)
+    if log_q_x_given_star is not None:
+        log_ratio = np.add(log_ratio, log_q_x_given_star, out=out)
+        log_ratio = np.subtract(log_ratio, log_q_star_given_x, out=out)
     return np.minimum(log_ratio, 0.0, out=out)
 
 
 def _draw(proposal, x, rng, t):
-    y = np.ascontiguousarray(proposal.draw(x, rng), dtype=float)
-    if y.shape != x.shape:
+    x_star = np.ascontiguousarray(proposal.draw(x, rng), dtype=float)
+    if x_star.shape != x.shape:
         raise ValueError(
             f"proposal.draw must return shape (n_chains, n_params) = {x.shape}; "
-            f"got {y.shape} in iteration {t}"
+            f"got {x_star.shape} in iteration {t}"
         )
-    return y
+    return x_star
 
 
-def _hastings_terms(proposal, x, y, t):
-    """Return log q(x | y) and log q(y | x), checked."""
-    log_q_x_given_y = np.asarray(proposal.log_density(x, y), dtype=float)
-    log_q_y_given_x = np.asarray(proposal.log_density(y, x), dtype=float)
+def _hastings_terms(proposal, x, x_star, t):
+    """Return log q(x | x*) and log q(x* | x), checked."""
+    log_q_x_given_star = np.asarray(proposal.log_density(x, x_star), dtype=float)
+    log_q_star_given_x = np.asarray(proposal.log_density(x_star, x), dtype=float)
     n_chains = x.shape[0]
-    for name, value in (("log q(x | y)", log_q_x_given_y), ("log q(y | x)", log_q_y_given_x)):
+    for name, value in (("log q(x | x*)", log_q_x_given_star),
+                        ("log q(x* | x)", log_q_star_given_x)):
         if value.shape != (n_chains,):
             raise ValueError(
                 f"proposal.log_density must return shape (n_chains,) = ({n_chains},); "
                 f"got {value.shape} for {name} in iteration {t}"
             )
-    # q(x | y) may be 0 (move not reversible: rejected); q(y | x) may not,
-    # since y was drawn from it.
-    bad = np.isnan(log_q_x_given_y) | ~np.isfinite(log_q_y_given_x)
+    # q(x | x*) may be 0 (move not reversible: rejected); q(x* | x) may not,
+    # since x* was drawn from it.
+    bad = np.isnan(log_q_x_given_star) | ~np.isfinite(log_q_star_given_x)
     if bad.any():
         raise ValueError(
             f"proposal.log_density is nan or not finite for a drawn candidate in "
             f"iteration {t} (chains {np.flatnonzero(bad).tolist()})"
         )
-    return log_q_x_given_y, log_q_y_given_x
+    return log_q_x_given_star, log_q_star_given_x
 
 
 def _random_walk_block(proposal, rng, block, shape):
@@ -471,17 +642,17 @@ def _random_walk_block(proposal, rng, block, shape):
     return rng.standard_normal((block, *shape)) * proposal.step
 
 
-def _log_target_at(log_target, y, t):
-    """log pi(y) at the candidates; nan or +inf is a bug in the target, -inf a rejection."""
-    log_pi_y = log_target(y)
-    if not np.all(log_pi_y < np.inf):  # false for nan and +inf, true for -inf
-        bad = np.flatnonzero(~(np.asarray(log_pi_y) < np.inf)).tolist()
+def _log_target_at(log_target, x_star, t):
+    """log pi(x*) at the candidates; nan or +inf is a bug in the target, -inf a rejection."""
+    log_pi_star = log_target(x_star)
+    if not np.all(log_pi_star < np.inf):  # false for nan and +inf, true for -inf
+        bad = np.flatnonzero(~(np.asarray(log_pi_star) < np.inf)).tolist()
         raise ValueError(
-            f"log_target returned {np.asarray(log_pi_y)[bad[0]]} at a candidate in iteration {t} "
-            f"(0-based; chains {bad}); return -inf outside the support, "
+            f"log_target returned {np.asarray(log_pi_star)[bad[0]]} at a candidate in "
+            f"iteration {t} (0-based; chains {bad}); return -inf outside the support, "
             f"nan or +inf is a bug in the target"
         )
-    return log_pi_y
+    return log_pi_star
 
 
 def _check_x0(x0):
@@ -499,11 +670,11 @@ def _check_x0(x0):
     return x
 
 
-def _check_n_draws(n_draws):
+def _check_n_draws(n_draws, name="n_draws"):
     if isinstance(n_draws, (bool, np.bool_)) or not isinstance(n_draws, numbers.Integral):
-        raise ValueError(f"n_draws must be an integer >= 1; got {n_draws!r}")
+        raise ValueError(f"{name} must be an integer >= 1; got {n_draws!r}")
     if n_draws < 1:
-        raise ValueError(f"n_draws must be an integer >= 1; got {n_draws}")
+        raise ValueError(f"{name} must be an integer >= 1; got {n_draws}")
     return int(n_draws)
 
 
@@ -528,7 +699,7 @@ def _resolve_proposal(step, proposal, n_params):
         raise ValueError("give either step or proposal, not both; a proposal carries its own step")
     elif not all(callable(getattr(proposal, name, None)) for name in ("draw", "log_density")):
         raise ValueError(
-            "proposal must provide draw(x, rng) and log_density(y, x); "
+            "proposal must provide draw(x, rng) and log_density(x_star, x); "
             f"got {type(proposal).__name__}"
         )
     if isinstance(proposal, _StepProposal):
@@ -583,3 +754,73 @@ def _log_target_at_start(log_target, x):
 
 def _block_length(n_chains, n_params):
     return int(np.clip(_BLOCK_FLOATS // (n_chains * n_params), 16, _MAX_BLOCK))
+
+
+def _start_1d(log_target, x0, n_draws, step, seed):
+    """Checked inputs of :func:`metropolis_1d`: (rng, x0, log pi(x0))."""
+    if not callable(log_target):
+        raise ValueError(f"log_target must be callable; got {type(log_target).__name__}")
+    x = _finite_scalar(x0, "x0")
+    _check_n_draws(n_draws)
+    if not (_is_real(step) and math.isfinite(step) and step > 0):
+        raise ValueError(f"step must be a finite number > 0; got {step!r}")
+    rng = _check_seed(seed)
+    value = log_target(x)
+    if not _is_real(value):
+        raise ValueError(
+            f"log_target must return one float; got {type(value).__name__} at x0"
+        )
+    if not math.isfinite(value):
+        raise ValueError(
+            f"log_target is {value} at x0 = {x!r}: start where pi(x0) > 0 "
+            f"(a finite log target)"
+        )
+    return rng, x, float(value)
+
+
+def _is_real(value):
+    """True for a real number (Python or NumPy scalar or 0-d array), not a bool."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, numbers.Real) or (
+        isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf"
+    )
+
+
+def _finite_scalar(value, name):
+    if not _is_real(value) or not math.isfinite(value):
+        raise ValueError(f"{name} must be one finite number; got {value!r}")
+    return float(value)
+
+
+def _start_leapfrog(grad_log_target, x0, p0, step_size, n_steps):
+    """Checked inputs of :func:`leapfrog`: (x0, p0, gradient at x0)."""
+    if not callable(grad_log_target):
+        raise ValueError(
+            f"grad_log_target must be callable; got {type(grad_log_target).__name__}"
+        )
+    arrays = []
+    for name, value in (("x0", x0), ("p0", p0)):
+        try:
+            array = np.array(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a 1-D array of numbers; got {value!r}") from None
+        if array.ndim != 1 or array.size == 0:
+            raise ValueError(f"{name} must be a 1-D array of length d >= 1; got shape {array.shape}")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} must be finite; got {array.tolist()}")
+        arrays.append(array)
+    x, p = arrays
+    if x.shape != p.shape:
+        raise ValueError(f"x0 and p0 must have one shape; got {x.shape} and {p.shape}")
+    if not (_is_real(step_size) and math.isfinite(step_size) and step_size > 0):
+        raise ValueError(f"step_size must be a finite number > 0; got {step_size!r}")
+    _check_n_draws(n_steps, name="n_steps")
+    gradient = np.asarray(grad_log_target(x.copy()), dtype=float)
+    if gradient.shape != x.shape:
+        raise ValueError(
+            f"grad_log_target must return shape (d,) = {x.shape}; got {gradient.shape}"
+        )
+    if not np.all(np.isfinite(gradient)):
+        raise ValueError("grad_log_target is not finite at x0")
+    return x, p, gradient
