@@ -145,15 +145,18 @@ def _sweep(seed):
     return float(steps[np.argmax(per_iter)]), max(per_iter)
 
 
-def _mh_variant(accept, hastings=1, keep_rejections=True, with_start=False, column=False):
+def _mh_variant(accept, hastings=1, keep_rejections=True, with_start=False, column=False, u_once=False,
+                store_candidates=False):
     """ex2-mh: a sampler written another way than the book's (log_target recomputed, a list), or with a
     typical mistake: accept(u, log_A) decides, hastings = 0 drops the Hastings term and -1 turns it upside
-    down, keep_rejections=False stores only accepted states, with_start stores x0, column returns (n, 1)."""
+    down, keep_rejections=False stores only accepted states, with_start stores x0, column returns (n, 1),
+    u_once draws u once before the loop, store_candidates stores x* in every iteration."""
     def mh(log_target, x0, n_draws, draw, log_q, rng):
         x, out = x0, [x0] if with_start else []
+        u = rng.random() if u_once else None
         for _ in range(n_draws):
             x_star = draw(x, rng)
-            u = rng.random()
+            u = u if u_once else rng.random()
             log_A = -np.inf
             if log_target(x_star) > -np.inf:
                 log_A = min(log_target(x_star) - log_target(x)
@@ -162,7 +165,7 @@ def _mh_variant(accept, hastings=1, keep_rejections=True, with_start=False, colu
                 x = x_star
                 out.append(x)
             elif keep_rejections:
-                out.append(x)
+                out.append(x_star if store_candidates else x)
         out = np.array(out)
         return out[:, None] if column else out
     return mh
@@ -419,7 +422,7 @@ RIGHT = {
                  lambda: _batch_means_mcse(_indicator(3), 500)],
     "ex2-wrong-target": [lambda: 1.0, lambda: _without_hastings_mean(6), lambda: _without_hastings_mean(12),
                          lambda: stats.gamma(a=2.0, scale=0.5).mean()],
-    "ex3-rhat-by-hand": [lambda: np.sqrt(8 / 3), lambda: 1.633,
+    "ex3-rhat-by-hand": [lambda: np.sqrt(8 / 3), lambda: 1.633, lambda: 1.63,
                          lambda: diagnostics.gelman_rubin_parts([[1, 2, 3], [3, 4, 5]])],
     "ex3-long-enough": [lambda: diagnostics.gelman_rubin(_bimodal_draws(100_000)),
                         lambda: round(diagnostics.gelman_rubin(_bimodal_draws(100_000)), 3)],
@@ -496,15 +499,17 @@ WRONG = {
         lambda: _mh_variant(_log_scale, keep_rejections=False),        # only the accepted states
         lambda: _mh_variant(_log_scale, with_start=True),              # x_0 returned too
         lambda: _mh_variant(_log_scale, column=True),                  # shape (n_draws, 1)
+        lambda: _mh_variant(_log_scale, u_once=True),                  # one u for the whole chain
+        lambda: _mh_variant(_log_scale, store_candidates=True),        # x* stored after a rejection too
         lambda: (lambda log_target, x0, n_draws, draw, log_q, rng: np.full(n_draws, x0)),  # returns the start
         lambda: _crash, lambda: (lambda *args: None)],
-    "ex2-best-step": [lambda: 2.4, lambda: 2.0, lambda: 4.0, lambda: 26.0, lambda: 30.0],
+    "ex2-best-step": [lambda: 2.4, lambda: 2.0, lambda: 4.0, lambda: 22.0, lambda: 26.0, lambda: 30.0],
     "ex2-best-ess": [lambda: 4 * _sweep(2026)[1], lambda: 20000 * _sweep(2026)[1], lambda: 0.44, lambda: 0.05],
     "ex2-mcse-estimate": [lambda: 1 - _indicator(3).mean(), lambda: 0.5, lambda: 30.7],
     "ex2-mcse": [lambda: _indicator(3).std() / np.sqrt(20000), lambda: _indicator(3).std(), lambda: 0.02,
                  lambda: -0.006],
     "ex2-wrong-target": [lambda: 1.5, lambda: 2.0, lambda: 0.5],
-    "ex3-rhat-by-hand": [lambda: 8 / 3, lambda: 1.0, lambda: 0.9, lambda: np.sqrt(3)],
+    "ex3-rhat-by-hand": [lambda: 8 / 3, lambda: 1.0, lambda: 0.9, lambda: np.sqrt(3), lambda: np.sqrt(5 / 3)],
     "ex3-long-enough": [lambda: diagnostics.gelman_rubin(_bimodal_draws(4000)), lambda: 1.0, lambda: 1.005],
     "ex3-mcse": [lambda: _ex3_run().std() / np.sqrt(8000), lambda: _ex3_run().std(),
                  lambda: float(az.mcse(_ex3_run(0))), lambda: 0.0],
@@ -616,6 +621,9 @@ def test_type_and_shape_hints():
     assert "raised ZeroDivisionError" in check("ex3-split", _crash).message
     assert "unsplit" in check("ex3-split", diagnostics.gelman_rubin).message
     assert "in points" in check("ex2-best-step", 2.4).message
+    assert "many dimensions" in check("ex2-best-step", 22.0).message  # acceptance nearest 0.234
+    assert "spread is wrong" in check("ex2-mh", _mh_variant(_log_scale, u_once=True)).message
+    assert "store the candidate x*" in check("ex2-mh", _mh_variant(_log_scale, store_candidates=True)).message
 
 
 @pytest.mark.parametrize(("name", "answer", "phrase"), [
@@ -726,6 +734,24 @@ def test_student_notebook_keeps_the_chapter_and_drops_the_solutions(path):
     assert sorted(stubs) == sorted({variable for source in solution_sources
                                     for _, variable in check_calls(source)})
     assert sorted(_all_check_calls(path)) == sorted(name for cell in student_code for name, _ in check_calls(cell.source))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=CHAPTER_IDS)
+def test_student_notebook_shows_the_code_the_page_shows(path):
+    """Each literalinclude with :pyobject: becomes a code block with exactly the lines Sphinx includes
+    (its start-at, end-at, dedent, prepend options honoured)."""
+    from types import SimpleNamespace
+
+    from sphinx.directives.code import LiteralIncludeReader
+
+    text = "\n".join(cell.source for cell in student_notebook(path).cells if cell.cell_type == "markdown")
+    for part in exercises._directives(path.read_text(encoding="utf-8")):
+        if part[0] != "directive" or part[1] != "literalinclude" or "pyobject" not in part[3]:
+            continue
+        options = {key: int(value) if key == "dedent" else value for key, value in part[3].items()}
+        shown, _ = LiteralIncludeReader(str(path.parent / part[2]), options,
+                                        SimpleNamespace(source_encoding="utf-8")).read()
+        assert "```python\n" + shown.rstrip("\n") + "\n```" in text, part[3]
 
 
 def test_stub_needs_a_variable_name():

@@ -4,6 +4,7 @@ The PyStan tests compile a real Stan program (about 30 s the first time on a
 fresh machine; httpstan's cache makes later runs fast).
 """
 
+import warnings
 
 import arviz as az
 import numpy as np
@@ -163,6 +164,32 @@ def test_check_diagnostics_reports_divergences():
     with pytest.warns(stan.StanWarning, match="3 divergent transition"):
         report = stan.check_diagnostics(idata)
     assert report["divergences"] == 3
+
+
+def _ar1_idata(phi, *, chains=4, draws=1000, seed=8):
+    """An InferenceData of AR(1) draws (stationary, unit variance) with clean sampler statistics."""
+    rng = np.random.default_rng(seed)
+    x = np.empty((chains, draws))
+    x[:, 0] = rng.normal(size=chains)
+    eps = rng.normal(size=(chains, draws)) * np.sqrt(1 - phi**2)
+    for t in range(1, draws):
+        x[:, t] = phi * x[:, t - 1] + eps[:, t]
+    return az.from_dict(posterior={"mu": x}, sample_stats={"diverging": np.zeros((chains, draws), bool),
+                                                           "tree_depth": np.ones((chains, draws), int)})
+
+
+def test_ess_threshold_is_100_per_chain():
+    """Vehtari et al. (2021): bulk and tail ESS of 100 per chain, so 400 in all for 4 chains."""
+    idata = _ar1_idata(0.88)          # ESS about 4000 (1 - phi) / (1 + phi) = 255 in all
+    low = min(float(az.ess(idata, method=method)["mu"]) for method in ("bulk", "tail"))
+    assert 100 < low < 400, low
+    with pytest.warns(stan.StanWarning, match=r"effective sample size as low as \d+ \(< 100 per chain, 400 for 4"):
+        report = stan.check_diagnostics(idata, rhat_max=2.0)   # R-hat too is above 1.01 here: test ESS alone
+    assert report["ess_needed"] == 400 and report["min_ess_bulk"] == pytest.approx(low)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = stan.check_diagnostics(idata, rhat_max=2.0, ess_min_per_chain=25)   # 100 in all: passes
+    assert report["ess_needed"] == 100
 
 
 def test_compile_error_names_the_problem(tmp_path, monkeypatch):

@@ -1,7 +1,8 @@
 """Convergence diagnostics: R-hat and the effective sample size, by hand.
 
 * :func:`gelman_rubin` is the classic, non-split R-hat of Gelman and Rubin
-  (1992), as written in BDA3 Section 11.4; :func:`gelman_rubin_parts`
+  (1992): the formulas of BDA3 Section 11.4 applied to whole chains (BDA3
+  applies them to the halves of each chain); :func:`gelman_rubin_parts`
   exposes its intermediate quantities for the step-by-step computation in
   the chapter.
 * :func:`ess_parts` is the effective sample size from the autocorrelations
@@ -151,10 +152,12 @@ def gelman_rubin(draws) -> float:
 
     Notes
     -----
-    See :func:`gelman_rubin_parts` for the formulas (BDA3 Section 11.4).
-    Modern practice (and :func:`arviz.rhat` by default) splits each chain
-    in two, rank-normalises the draws, and also applies the formulas to
-    the folded draws :math:`|\theta - \operatorname{median}\theta|` [1]_.
+    See :func:`gelman_rubin_parts` for the formulas (BDA3 Section 11.4,
+    which applies them to the halves of each chain; here, as in Gelman and
+    Rubin 1992, to whole chains). Modern practice (and :func:`arviz.rhat`
+    by default) splits each chain in two, rank-normalises the draws, and
+    also applies the formulas to the folded draws
+    :math:`|\theta - \operatorname{median}\theta|` [1]_.
 
     References
     ----------

@@ -27,16 +27,19 @@ belongs to, the chapter, a ``prompt`` (what to assign; it becomes the ``# TODO``
 comment of the stub) and a ``judge``. A judge takes the answer and raises
 :class:`Wrong` with a hint if it is wrong. Expected values are **computed** by the
 judges, from :mod:`bhm.conjugate`, :mod:`bhm.mcmc` and :mod:`bhm.diagnostics`
-with the chapters' data and seeds, never typed in; they are computed only when an
-answer arrives, and cached. Tolerances fit the question:
+with the chapters' data and seeds; they are computed only when an answer
+arrives, and cached. The one exception is chapter 6: its three posterior
+probabilities would need a Stan fit of the GCSE model per check, so they are
+typed in from the book's fit (``_GCSE_REFERENCE``) with a tolerance of about
+four Monte Carlo standard errors. Tolerances fit the question:
 
 * closed forms: an absolute tolerance that admits answers rounded as the
   exercise suggests (alpha to three decimals, points to two);
-* Monte Carlo answers (an acceptance rate, a probability or a mean from MCMC
-  draws): the exact value (the equilibrium acceptance rate of a random walk on a
-  normal target, the conjugate posterior probability, a mean by quadrature) with
-  a tolerance of four to five Monte Carlo standard errors, so any correct run,
-  with any seed, passes;
+* Monte Carlo answers (a probability, a mean or an ESS from MCMC draws, the
+  mean of a student's own sampler): the exact value (the conjugate posterior
+  probability, a mean by quadrature, the exact efficiency curve of a random
+  walk on a normal target) with a tolerance of four to five Monte Carlo
+  standard errors, so any correct run, with any seed, passes;
 * a Monte Carlo standard error: within 25 % of ArviZ's estimate for the
   chapter's run (estimates by ESS or by batch means agree to that; the iid
   formula, off by a factor of two here, does not);
@@ -563,8 +566,12 @@ def _ex1_predict_five(answer):
 # --------------------------------------------------------------------------- chapter 2
 
 # ex2-step-sweep: the step of the random walk against the ESS per iteration.
-_SWEEP_REL_SD = 0.065  # relative Monte Carlo sd of an ESS estimate from 4 chains x 5,000 draws
-# (measured over 200 seeds: 0.063, 0.053 and 0.055 at steps of 1, 2.4 and 5 posterior sds)
+# One ESS estimate from 4 chains x 5,000 draws has a relative Monte Carlo sd of about 0.065
+# (measured over 200 seeds: 0.063, 0.053 and 0.055 at steps of 1, 2.4 and 5 posterior sds).
+_SWEEP_DIFF_REL_SD = 0.06  # sd of ESS(step) - ESS(best) over e*, all steps run with the same seed
+# (measured over 150 sweeps: 0.055 to 0.060 for the steps 2 to 30 against the step 10)
+_SWEEP_ESS_TOL = 0.20  # relative tolerance of the best ESS per iteration: the maximum over the
+# steps of a sweep has a relative sd of 0.043 around e* (150 sweeps: -8% to +16%)
 
 
 @functools.lru_cache(maxsize=None)
@@ -599,9 +606,12 @@ def _sweep_band() -> tuple[float, float, float]:
     """(lowest, highest step in points that a correct sweep can find best, best ESS per iteration).
 
     The efficiency curve is flat near its maximum e*: a step whose true ESS per iteration
-    is e can beat the best one in a sweep when the difference of the two estimates (sd
-    about sqrt(2) * 0.065 * e*) makes up for e* - e. The band holds the steps with
-    e >= e* (1 - 4 sqrt(2) 0.065), four sds of that difference.
+    is e can beat the best one in a sweep when the difference of the two estimates makes
+    up for e* - e. The sweep runs every step with the same seed (common random numbers),
+    so the two estimates are correlated and the sd of their difference is about 0.06 e*
+    (measured), less than the sqrt(2) * 0.065 e* of independent runs. The band holds the
+    steps with e >= e* (1 - 4 * 0.06), four sds of that difference: about 6.0 to 19.6
+    points, which excludes 22, the step whose acceptance rate is nearest 0.234.
     """
     from scipy import optimize
 
@@ -609,7 +619,7 @@ def _sweep_band() -> tuple[float, float, float]:
     best = optimize.minimize_scalar(lambda ell: -_rwm_efficiency(ell), bounds=(1.0, 5.0),
                                     method="bounded", options={"xatol": 1e-3})
     ell_best, e_best = float(best.x), -float(best.fun)
-    threshold = e_best * (1 - 4 * np.sqrt(2) * _SWEEP_REL_SD)
+    threshold = e_best * (1 - 4 * _SWEEP_DIFF_REL_SD)
     low = optimize.brentq(lambda ell: _rwm_efficiency(ell) - threshold, 0.2, ell_best, xtol=1e-3)
     high = optimize.brentq(lambda ell: _rwm_efficiency(ell) - threshold, ell_best, 20.0, xtol=1e-3)
     return low * sd, high * sd, e_best
@@ -646,9 +656,9 @@ def _ex2_best_ess(answer):
     if not 0 < value <= 1:
         raise Wrong(f"the ESS per iteration of a random walk lies between 0 and 1; you gave {value:g}")
     _, _, e_best = _sweep_band()
-    if abs(value - e_best) <= 5 * _SWEEP_REL_SD * e_best:
+    if abs(value - e_best) <= _SWEEP_ESS_TOL * e_best:
         return
-    if abs(value / 4 - e_best) <= 5 * _SWEEP_REL_SD * e_best:
+    if abs(value / 4 - e_best) <= _SWEEP_ESS_TOL * e_best:
         raise Wrong("divide the ESS of all 4 chains by all their draws, 4 x 5,000 = 20,000, not by the "
                     "5,000 iterations of one chain")
     raise Wrong("the ESS per iteration is az.ess of the 4 chains' draws of mu divided by 20,000; take its "
@@ -811,9 +821,11 @@ def _mh_run(answer, name) -> np.ndarray:
         raise Wrong(f"your chain never moves from x0 ({call}): every candidate is rejected. Accept when "
                     "log u < log A, or u < A; comparing u with log A (which is <= 0) never accepts")
     if name == "normal" and moved > 0.9:
-        raise Wrong(f"your chain accepts {moved:.0%} of the candidates on the normal target, where a "
-                    "correct one accepts about half: compare log u with log A or u with A (log u < A is "
-                    "nearly always true), and put pi(x*)/pi(x_t) into A")
+        raise Wrong(f"your draws change in {moved:.0%} of the iterations on the normal target, where a "
+                    "correct chain accepts about half of its candidates: either your acceptance test is "
+                    "wrong (compare log u with log A or u with A: log u < A is nearly always true; and put "
+                    "pi(x*)/pi(x_t) into A), or you store the candidate x* in every iteration: store the "
+                    "state, which after a rejection is x_t again")
     return draws
 
 
@@ -832,9 +844,13 @@ def _ex2_mh(answer):
                     "x* with probability A = min{pi(x*)/pi(x_t), 1} with pi of the current state, else "
                     "keep x_t)")
     draws = _mh_run(answer, "gamma")
-    mean, _, mcse_mean, _ = _mh_reference("gamma")
+    mean, sd, mcse_mean, mcse_sd = _mh_reference("gamma")
     if abs(draws.mean() - mean) <= 5 * mcse_mean:
-        return
+        if abs(draws.std() - sd) <= 5 * mcse_sd:
+            return
+        raise Wrong("right on the symmetric random walk, and the mean is right on the log-normal walk, "
+                    "but your draws' spread is wrong on the log-normal walk: draw a fresh u in every "
+                    "iteration (one u for the whole chain accepts by a fixed threshold)")
     if abs(draws.mean() - 1.0) <= 5 * mcse_mean:
         raise Wrong("right on the symmetric random walk, wrong on the log-normal walk (which is not "
                     "symmetric): the mean of your draws is that of pi(x)/x, so the Hastings term "
@@ -863,7 +879,7 @@ def _ex3_rhat_by_hand(answer):
     value = _number(answer, "R-hat")
     if value < 1:
         raise Wrong(f"for chains whose means differ, Var+ > W and so R-hat > 1; you gave {value:g}")
-    if abs(value - diagnostics.gelman_rubin(_TWO_CHAINS)) > 5e-4:
+    if abs(value - diagnostics.gelman_rubin(_TWO_CHAINS)) > 5e-3:   # to 2 decimals: 1.63 is right
         raise Wrong("revisit R-hat = sqrt(Var+ / W), Var+ = (N-1)/N * W + B/N, where s_m^2 divides by "
                     "N - 1 and B/N by M - 1 (here M = 2 chains of N = 3 draws)")
 
@@ -1461,7 +1477,7 @@ class _Converter:
             elif name == "hint":  # a folded hint before a solution: folded in the notebook too
                 out.append(f"<details><summary><b>Hint</b></summary>\n\n{body}\n\n</details>")
             elif name == "literalinclude" and "pyobject" in options:
-                out.append("```python\n" + self._pyobject(argument, options["pyobject"]) + "\n```")
+                out.append("```python\n" + self._pyobject(argument, options["pyobject"], options) + "\n```")
             else:
                 fence = "```"
                 out.append(f"{fence}{{{name}}} {argument}".rstrip() + "\n"
@@ -1470,15 +1486,40 @@ class _Converter:
         text = "\n".join(line for line in text.split("\n") if not _TARGET.match(line))
         return _ROLE.sub(self._role, text).strip()
 
-    def _pyobject(self, path: str, name: str) -> str:
-        """The source of function or class ``name`` in ``path`` (a literalinclude's ``:pyobject:``)."""
+    def _pyobject(self, path: str, name: str, options: dict[str, str] | None = None) -> str:
+        """The lines of function or class ``name`` in ``path`` that a literalinclude with ``:pyobject:``
+        shows, narrowed as Sphinx does, in its order, by the options ``start-at`` or ``start-after``,
+        ``end-at`` or ``end-before``, ``dedent`` (a number), ``prepend`` and ``append``."""
+        options = options or {}
         file = (self.folder / path).resolve()
         source = file.read_text(encoding="utf-8")
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
                 start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-                return "\n".join(source.splitlines()[start - 1:node.end_lineno])
-        raise ValueError(f"literalinclude: no function or class {name!r} in {file}")
+                lines = source.splitlines()[start - 1:node.end_lineno]
+                break
+        else:
+            raise ValueError(f"literalinclude: no function or class {name!r} in {file}")
+
+        def find(key: str) -> int:
+            found = [i for i, line in enumerate(lines) if options[key] in line]
+            if not found:
+                raise ValueError(f"literalinclude: :{key}: {options[key]!r} not found in {name!r} of {file}")
+            return found[0]
+
+        for key, first in (("start-at", 0), ("start-after", 1)):
+            if key in options:
+                lines = lines[find(key) + first:]
+        for key, last in (("end-at", 1), ("end-before", 0)):
+            if key in options:
+                lines = lines[:find(key) + last]
+        if options.get("dedent"):
+            lines = [line[int(options["dedent"]):] for line in lines]
+        if options.get("prepend"):
+            lines.insert(0, options["prepend"])
+        if options.get("append"):
+            lines.append(options["append"])
+        return "\n".join(lines)
 
     def _role(self, match) -> str:
         role, text = match["role"], match["text"]

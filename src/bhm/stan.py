@@ -11,9 +11,9 @@ Both return the same variable names and dimensions. They do *not* return the
 same draws for the same seed; they agree within Monte Carlo error.
 
 Compiler output and sampling progress never reach the page. What matters does:
-divergences, hits of the maximum tree depth, R-hat above 1.01 and a small
-effective sample size become :class:`StanWarning` warnings, and sampling errors
-become Python exceptions.
+divergences, hits of the maximum tree depth, R-hat above 1.01 and a bulk or
+tail effective sample size below 100 per chain become :class:`StanWarning`
+warnings, and sampling errors become Python exceptions.
 """
 
 from __future__ import annotations
@@ -455,9 +455,12 @@ def sample(
     return idata
 
 
-def check_diagnostics(idata, *, max_treedepth: int = 10, rhat_max: float = 1.01, ess_min: float = 100.0,
-                      label: str = "fit") -> dict:
+def check_diagnostics(idata, *, max_treedepth: int = 10, rhat_max: float = 1.01,
+                      ess_min_per_chain: float = 100.0, label: str = "fit") -> dict:
     """Warn about divergences, tree-depth hits, R-hat above ``rhat_max`` and low ESS.
+
+    The thresholds are the recommendations of Vehtari et al. (2021), which
+    chapter 3 of the book explains.
 
     Parameters
     ----------
@@ -466,17 +469,20 @@ def check_diagnostics(idata, *, max_treedepth: int = 10, rhat_max: float = 1.01,
     max_treedepth : int
         The tree depth the sampler ran with.
     rhat_max : float
-        Largest acceptable rank-normalised split R-hat (Vehtari et al. 2021).
-    ess_min : float
-        Smallest acceptable bulk and tail ESS, per chain counted together
-        (Vehtari et al. recommend 100 per chain for 4 chains; we ask 100 in all,
-        and say so when below).
+        Largest acceptable ``arviz.rhat``: the larger of the bulk (split,
+        rank-normalised) and the folded R-hat.
+    ess_min_per_chain : float
+        Smallest acceptable bulk and tail ESS *per chain*: the total bulk and
+        tail ESS of every quantity (all chains together, as ArviZ reports
+        them) must reach ``ess_min_per_chain`` times the number of chains,
+        i.e. 400 for 4 chains by default.
 
     Returns
     -------
     dict
         ``divergences``, ``treedepth_hits``, ``max_rhat``, ``min_ess_bulk``,
-        ``min_ess_tail``: the numbers behind any warning.
+        ``min_ess_tail`` (totals over the chains) and ``ess_needed`` (the
+        total ESS required): the numbers behind any warning.
     """
     import arviz as az
 
@@ -501,6 +507,7 @@ def check_diagnostics(idata, *, max_treedepth: int = 10, rhat_max: float = 1.01,
     report["max_rhat"] = extreme(rhat, np.max) if rhat is not None else float("nan")
     report["min_ess_bulk"] = extreme(ess_bulk, np.min)
     report["min_ess_tail"] = extreme(ess_tail, np.min)
+    report["ess_needed"] = float(ess_min_per_chain * n_chains)
     problems = []
     if report["divergences"]:
         problems.append(f"{report['divergences']} divergent transition(s)")
@@ -509,8 +516,9 @@ def check_diagnostics(idata, *, max_treedepth: int = 10, rhat_max: float = 1.01,
     if report["max_rhat"] > rhat_max:
         problems.append(f"R-hat up to {report['max_rhat']:.3f} (> {rhat_max})")
     low_ess = min(report["min_ess_bulk"], report["min_ess_tail"])
-    if low_ess < ess_min:
-        problems.append(f"effective sample size as low as {low_ess:.0f} (< {ess_min:.0f})")
+    if low_ess < report["ess_needed"]:
+        problems.append(f"effective sample size as low as {low_ess:.0f} (< {ess_min_per_chain:g} per chain, "
+                        f"{report['ess_needed']:g} for {n_chains} chain(s))")
     if problems:
         warnings.warn(f"{label}: " + "; ".join(problems), StanWarning, stacklevel=3)
     return report
