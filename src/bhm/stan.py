@@ -200,9 +200,23 @@ def _pystan_fit_names(model, payload_options: dict, chains: int) -> list[str]:
     return names
 
 
+def _import_pystan():
+    """PyStan's package, imported without its dependency's announcement.
+
+    PyStan 3.10 imports ``pkg_resources`` (``stan/plugins.py``), which setuptools
+    81 removed: ``pyproject.toml`` pins ``setuptools<81``. Those versions
+    announce the removal with a UserWarning at the import, which is not the
+    reader's concern and would print on a page: ignore that one message here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        import stan
+    return stan
+
+
 def _build_pystan(name, code, data, seed, chatter):
     """PyStan's model of ``code`` with ``data``: compiled, or loaded from httpstan's cache."""
-    import stan
+    stan = _import_pystan()
 
     _allow_nested_event_loop()
     try:
