@@ -292,6 +292,11 @@ def _quiet():
     The C++ compiler and the sampler write to file descriptors 1 and 2, which
     ipykernel forwards into the notebook; ``contextlib.redirect_*`` alone would
     not catch them. Yields a StringIO that holds everything written.
+
+    Python warnings of the engine's own machinery go too: aiohttp (under
+    httpstan) warns that httpstan keys its app with strings, once per app, i.e.
+    per call, which no reader can act on. Every other warning, StanWarning
+    included, still reaches the caller.
     """
     import sys
 
@@ -304,7 +309,9 @@ def _quiet():
         try:
             for fd in saved:
                 os.dup2(sink.fileno(), fd)
-            with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+            with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter), \
+                    warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="It is recommended to use web.AppKey")
                 yield chatter
         finally:
             for fd, copy in saved.items():
