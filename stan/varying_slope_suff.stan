@@ -22,12 +22,14 @@ data {
   int<lower=0, upper=1> flat_prior;        // 1: uniform prior on gamma_0, gamma_1
   vector[2] gamma_loc;                     // prior means of gamma_0, gamma_1
   vector<lower=0>[2] gamma_scale;          // prior sds of gamma_0, gamma_1
+  int<lower=1, upper=3> sigma_b_prior;     // 1: half-Cauchy(0, 5); 2: half-normal(0, 1); 3: uniform(0, 100)
 }
 parameters {
   real alpha;                              // common intercept
   real gamma_0;                            // intercept of the group-level regression
   real gamma_1;                            // slope of the group-level regression on u
-  real<lower=0> sigma_b;                   // sd of the group slopes around the regression
+  // sd of the group slopes around the regression; an infinite upper bound is no bound
+  real<lower=0, upper=(sigma_b_prior == 3 ? 100 : positive_infinity())> sigma_b;
   vector[J] beta;                          // group slopes
   real<lower=0> sigma_y;                   // sd of the individual-level noise
 }
@@ -37,7 +39,11 @@ model {
     gamma_0 ~ normal(gamma_loc[1], gamma_scale[1]);
     gamma_1 ~ normal(gamma_loc[2], gamma_scale[2]);
   }
-  sigma_b ~ cauchy(0, 5);
+  if (sigma_b_prior == 1) {
+    sigma_b ~ cauchy(0, 5);
+  } else if (sigma_b_prior == 2) {
+    sigma_b ~ normal(0, 1);
+  }                                        // 3: uniform on (0, 100), the bounds alone
   sigma_y ~ cauchy(0, 5);
   beta ~ normal(gamma_0 + gamma_1 * u, sigma_b);
   {

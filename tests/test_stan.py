@@ -213,3 +213,71 @@ def test_the_engines_machinery_raises_no_python_warning():
         # a page hides DeprecationWarnings raised outside __main__ (Python's default filters)
         shown = [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)]
         assert shown == []
+
+
+# ---------------------------------------------------------------- sample_arrays: the lean route
+def test_sample_arrays_equals_sample_bit_for_bit():
+    """The compiled module called in process, with PyStan's arguments and seeds, gives PyStan's draws."""
+    idata = stan.sample("normal_mean", DATA, seed=11, chains=3, draws=300, warmup=200, check=False)
+    arrays = stan.sample_arrays("normal_mean", DATA, seed=11, chains=3, draws=300, warmup=200)
+    assert arrays["mu"].shape == (3, 300)
+    np.testing.assert_array_equal(arrays["mu"], idata.posterior["mu"].values)
+    np.testing.assert_array_equal(arrays["divergent__"], idata.sample_stats["diverging"].values)
+    np.testing.assert_array_equal(arrays["n_leapfrog__"], idata.sample_stats["n_steps"].values)
+
+
+def test_sample_arrays_keeps_vectors_in_order():
+    """A vector-valued quantity comes back (chain, draw, J) with its elements in Stan's order."""
+    from bhm import study
+
+    cell = study.Cell("A", "true", "5x200")
+    data = study.stan_data(cell, study.simulation_data(cell, 0))
+    idata = stan.sample("varying_slope_suff", data, seed=3, chains=2, draws=100, warmup=150, check=False)
+    arrays = stan.sample_arrays("varying_slope_suff", data, seed=3, chains=2, draws=100, warmup=150)
+    assert arrays["eta"].shape == (2, 100, 5)
+    np.testing.assert_array_equal(arrays["eta"], idata.posterior["eta"].values)
+
+
+def test_sample_arrays_from_another_thread_runs_in_a_fresh_process():
+    """Stan's autodiff tape belongs to the thread that loaded the module: another thread
+    must not call it in process (it would crash): its fit runs in a fresh process, same draws."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    here = stan.sample_arrays("normal_mean", DATA, seed=5, chains=2, draws=200, warmup=100)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        there = pool.submit(stan.sample_arrays, "normal_mean", DATA, seed=5, chains=2, draws=200,
+                            warmup=100).result()
+    for name in ("mu", "lp__", "treedepth__"):
+        np.testing.assert_array_equal(here[name], there[name])
+
+
+def test_sample_arrays_names_bad_input():
+    with pytest.raises(ValueError, match="unknown Stan program 'nope'"):
+        stan.sample_arrays("nope", DATA, seed=1)
+    with pytest.raises(ValueError, match="chains must be"):
+        stan.sample_arrays("normal_mean", DATA, seed=1, chains=0)
+    with pytest.raises(ValueError, match=r"data\['y'\] .* contains NaN"):
+        stan.sample_arrays("normal_mean", DATA | {"y": np.append(Y[:-1], np.inf)}, seed=1)
+    with pytest.raises(ValueError, match="Stan rejected the data .*sigma"):
+        stan.sample_arrays("normal_mean", DATA | {"sigma": -1.0}, seed=1)
+
+
+def test_chain_output_with_nan_and_infinity_is_read():
+    """Stan writes NaN and Infinity (not JSON); the reader falls back to a parser that takes them."""
+    prefix = b'{"version":1,"topic":"sample","values":{'
+    lines = [prefix + b'"lp__":-1.5,"mu":NaN}}', prefix + b'"lp__":-2.0,"mu":Infinity}}',
+             b'{"version":1,"topic":"logger","values":["info:hello"]}']
+    names, values, log = stan._parse_chain(lines)
+    assert names == ["lp__", "mu"] and log == ["info:hello"]
+    assert values[0, 0] == -1.5 and np.isnan(values[0, 1]) and values[1, 1] == np.inf
+
+
+def test_flat_columns_become_arrays_in_stans_column_major_order():
+    """Stan writes A[i, j] as column A.i.j, first index fastest; arrays come back (chain, draw, i, j)."""
+    columns = ["lp__", "s", "A.1.1", "A.2.1", "A.1.2", "A.2.2", "A.1.3", "A.2.3"]
+    A = np.arange(6.0).reshape(2, 3)
+    row = [0.0, 7.0] + [A[i, j] for j in range(3) for i in range(2)]
+    table = np.array(row)[None, None, :].repeat(2, axis=0).repeat(4, axis=1)   # 2 chains, 4 draws
+    arrays = stan._columns_to_arrays(columns, table, {"s": [], "A": [2, 3]})
+    assert arrays["A"].shape == (2, 4, 2, 3) and arrays["s"].shape == (2, 4) and arrays["lp__"].shape == (2, 4)
+    np.testing.assert_array_equal(arrays["A"][1, 3], A)

@@ -281,20 +281,19 @@ def stan_replication(fit: str, rep: int) -> dict:
 
     if fit not in STAN_FITS:
         raise ValueError(f"unknown fit {fit!r}; known: {', '.join(STAN_FITS)}")
-    study._ensure_chain_pool()
     truth = stan_prior_draw(rep)
     data = simulate.simulate_varying_slope(_design(), seed=np.random.default_rng([_BASE_SEED, 2, int(rep)]),
                                            **truth)
     loc, scale = STAN_FITS[fit]
     program_data = {"J": data["J"], **study.sufficient_statistics(data["group"], data["x"], data["y"], data["J"]),
-                    "u": data["u"], "flat_prior": 0, "gamma_loc": [loc, loc], "gamma_scale": [scale, scale]}
+                    "u": data["u"], "flat_prior": 0, "gamma_loc": [loc, loc], "gamma_scale": [scale, scale],
+                    "sigma_b_prior": 1}  # half-Cauchy(0, 5)
     seed = int(np.random.default_rng([_BASE_SEED, 3, list(STAN_FITS).index(fit), int(rep)]).integers(2**31))
-    idata = stan.sample("varying_slope_suff", program_data, seed=seed, check=False, **STAN_SAMPLER)
-    post = idata.posterior
-    draws = {name: post[name].values for name in STAN_PARAMETERS if name != "eta_1"}
-    draws["eta_1"] = post["eta"].values[..., 0]
+    fit_draws = stan.sample_arrays("varying_slope_suff", program_data, seed=seed, **STAN_SAMPLER)
+    draws = {name: fit_draws[name] for name in STAN_PARAMETERS if name != "eta_1"}
+    draws["eta_1"] = fit_draws["eta"][..., 0]
     truth["eta_1"] = float(data["eta"][0])
-    row = {"fit": fit, "rep": int(rep), "seed": seed, "divergences": int(idata.sample_stats["diverging"].sum())}
+    row = {"fit": fit, "rep": int(rep), "seed": seed, "divergences": int(fit_draws["divergent__"].sum())}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         row["max_rhat"] = max(float(az.rhat(d)) for d in draws.values())

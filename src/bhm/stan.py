@@ -41,6 +41,7 @@ __all__ = [
     "default_engine",
     "build",
     "sample",
+    "sample_arrays",
     "check_diagnostics",
 ]
 
@@ -238,6 +239,7 @@ def _build_pystan(name, code, data, seed, chatter):
 def _sample_pystan(name, code, data, *, chains, draws, warmup, seed, thin, adapt_delta, max_treedepth):
     import httpstan.cache
 
+    _claim(code)  # PyStan loads the module into this process too, in this thread
     options = {"num_samples": draws, "num_warmup": warmup, "num_thin": thin}
     if adapt_delta is not None:
         options["delta"] = adapt_delta
@@ -257,6 +259,207 @@ def _sample_pystan(name, code, data, *, chains, draws, warmup, seed, thin, adapt
         raise KeyboardInterrupt
     _log_chatter(chatter.getvalue())
     return model, fit
+
+
+# httpstan runs each chain through a compiled extension module of the program,
+# behind an HTTP server, a process pool and a per-draw JSON message. For many
+# small fits (chapter 5's study, chapter 7's calibration) that machinery costs
+# as much as Stan's sampling. `sample_arrays` calls the same compiled module in
+# this process instead: one chain after another, the draws read from the module's
+# socket by a thread (the module releases the GIL while Stan runs). Same module,
+# same arguments, same seeds: the draws equal PyStan's bit for bit.
+#
+# One catch: Stan's autodiff tape lives in thread-local storage, set up only for
+# the thread that loaded the module into the process; any other thread that
+# samples through it crashes (a segfault, no exception). So each module is used
+# in process only by the thread that loaded it (`_OWNER`); another thread's fit
+# runs in a fresh process of its own (slower by the process's start-up, a
+# second or two, and rare: thread pools whose threads first load the module,
+# Dask's workers among them, own it).
+_SERVICES: dict[str, object] = {}
+_OWNER: dict[str, int] = {}
+
+
+def _claim(code: str) -> bool:
+    """Record this thread as the one that loads program ``code``'s module, unless another did first.
+
+    Returns whether this thread may call the module in this process.
+    """
+    import threading
+
+    import httpstan.models
+
+    owner = _OWNER.setdefault(httpstan.models.calculate_model_name(code), threading.get_ident())
+    return owner == threading.get_ident()
+
+
+def _services_module(name: str, code: str, data: dict):
+    """httpstan's compiled extension module of program ``name`` (compiled through PyStan once)."""
+    import httpstan.models
+
+    model_name = httpstan.models.calculate_model_name(code)
+    if model_name not in _SERVICES:
+        try:
+            module = httpstan.models.import_services_extension_module(model_name)
+        except KeyError:  # not compiled yet on this machine: PyStan compiles it
+            with _quiet() as chatter:
+                _build_pystan(name, code, data, 1, chatter)
+            _log_chatter(chatter.getvalue())
+            module = httpstan.models.import_services_extension_module(model_name)
+        _SERVICES[model_name] = module
+    return _SERVICES[model_name]
+
+
+def _nuts_arguments(*, draws, warmup, thin, adapt_delta, max_treedepth) -> dict:
+    """Every argument of httpstan's NUTS wrapper, with CmdStan's defaults, as PyStan passes them."""
+    from httpstan.services import arguments
+
+    names = ("init_radius", "num_warmup", "num_samples", "num_thin", "save_warmup", "refresh", "stepsize",
+             "stepsize_jitter", "max_depth", "delta", "gamma", "kappa", "t0", "init_buffer", "term_buffer",
+             "window")
+    args = {arg: arguments.lookup_default(arguments.Method.SAMPLE, arg) for arg in names}
+    args.update(num_warmup=warmup, num_samples=draws, num_thin=thin, save_warmup=False,
+                refresh=warmup + draws + 1)  # refresh: progress messages only, no effect on draws
+    if adapt_delta is not None:
+        args["delta"] = adapt_delta
+    if max_treedepth is not None:
+        args["max_depth"] = max_treedepth
+    return args
+
+
+def _run_chain(module, data: dict, seed: int, chain: int, args: dict) -> tuple[int, list[bytes]]:
+    """One NUTS chain through ``module``; returns Stan's return code and its JSON lines."""
+    import select
+    import socket
+    import threading
+
+    with tempfile.TemporaryDirectory(prefix="bhm-chain-") as folder:
+        path = os.path.join(folder, "s")
+        received: dict = {}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+            server.bind(path)
+            server.listen(4)  # logger and three writers
+            stop = threading.Event()
+
+            def read():  # until Stan has returned and every writer has closed its end
+                listening = [server]
+                while True:
+                    done = stop.is_set()  # then everything Stan wrote is waiting: drain it
+                    ready, _, _ = select.select(listening, [], [], 0)
+                    if not ready:
+                        if done and listening == [server]:
+                            return
+                        stop.wait(0.01)  # let messages gather: one wake-up per 10 ms, not per draw
+                        continue
+                    for conn in ready:
+                        if conn is server:
+                            client, _ = server.accept()
+                            listening.append(client)
+                            received[client] = bytearray()
+                        elif chunk := conn.recv(1 << 20):
+                            received[conn] += chunk
+                        else:
+                            conn.close()
+                            listening.remove(conn)
+
+            reader = threading.Thread(target=read, daemon=True)
+            reader.start()
+            try:
+                code = module.hmc_nuts_diag_e_adapt_wrapper(path, data, {}, seed, chain, **args)
+            finally:
+                stop.set()
+                reader.join()
+    return code, [line for part in received.values() for line in bytes(part).splitlines()]
+
+
+_DRAW_PREFIX = b'{"version":1,"topic":"sample","values":{'
+
+
+def _parse_chain(lines: list[bytes]) -> tuple[list[str], np.ndarray, list[str]]:
+    """Column names, draws (draw, column) and logger messages of one chain's JSON lines.
+
+    A draw is one JSON object per line, ``{"lp__": -3.2, "alpha": 0.9, ...}``,
+    always with the same keys in the same order. They are parsed all at once by
+    simdjson (PyStan's own parser; a new parser per call, returning plain Python
+    objects, so nothing refers back into it), about twice as fast as ``json``.
+    """
+    import simdjson
+
+    rows = [line for line in lines if line.startswith(_DRAW_PREFIX)]
+    log = [message for line in lines if b'"topic":"logger"' in line for message in json.loads(line)["values"]]
+    if not rows:
+        return [], np.empty((0, 0)), log
+    try:
+        parsed = simdjson.Parser().parse(b"[" + b",".join(rows) + b"]", True)
+    except ValueError:  # NaN or Infinity, which simdjson does not read
+        parsed = json.loads(b"[" + b",".join(rows) + b"]")
+    names = list(parsed[0]["values"])
+    return names, np.array([list(row["values"].values()) for row in parsed], dtype=float), log
+
+
+def _sample_pystan_arrays(name, code, data, *, chains, draws, warmup, seed, thin, adapt_delta, max_treedepth,
+                          timing=None):
+    options = dict(chains=chains, draws=draws, warmup=warmup, seed=seed, thin=thin, adapt_delta=adapt_delta,
+                   max_treedepth=max_treedepth)
+    if not _claim(code):  # another thread of this process loaded the module: sample in a fresh process
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+            return pool.submit(_sample_pystan_arrays, name, code, data, **options).result()  # no timing
+    module = _services_module(name, code, data)
+    args = _nuts_arguments(draws=draws, warmup=warmup, thin=thin, adapt_delta=adapt_delta,
+                           max_treedepth=max_treedepth)
+    columns, per_chain, stan_seconds = None, [], 0.0
+    with _quiet() as chatter:
+        for chain in range(1, chains + 1):
+            try:
+                status, lines = _run_chain(module, data, seed, chain, args)
+            except (RuntimeError, ValueError) as error:  # data that break a declared constraint
+                message = re.sub(r"^Exception: |model_\w+_namespace::model_\w+: | \(in '[^']*'[^)]*\)", "",
+                                 str(error))
+                raise ValueError(f"Stan rejected the data for program {name!r}: {message}") from None
+            names, values, log = _parse_chain(lines)
+            if status != 0 or values.size == 0:
+                errors = [m.split(":", 1)[-1].strip() for m in log if m.startswith(("error:", "warn:"))]
+                raise RuntimeError(f"Stan failed to sample program {name!r}: {' '.join(errors[:4])}")
+            columns = names
+            per_chain.append(values)
+            stan_seconds += sum(float(m.split()[-3]) for m in log if re.search(r"seconds \((Warm-up|Sampling)\)", m))
+    _log_chatter(chatter.getvalue())
+    table = np.stack(per_chain)  # (chain, draw, column)
+    dims = dict(zip(module.get_param_names(data), module.get_dims(data)))
+    if timing is not None:
+        timing["stan_seconds"] = stan_seconds
+    return _columns_to_arrays(columns, table, dims)
+
+
+def _columns_to_arrays(columns: list[str], table: np.ndarray, dims: dict) -> dict[str, np.ndarray]:
+    """Stan's flat columns (``beta.1``, ``beta.2``, ...; column-major) as arrays (chain, draw, *dims)."""
+    index = {column: i for i, column in enumerate(columns)}
+    out = {}
+    for column in columns:
+        if column.endswith("__"):
+            out[column] = table[..., index[column]]
+    for variable, shape in dims.items():
+        if not shape:
+            out[variable] = table[..., index[variable]]
+            continue
+        first = index[f"{variable}." + ".".join(["1"] * len(shape))]
+        block = table[..., first:first + int(np.prod(shape))]
+        out[variable] = block.reshape(*table.shape[:2], *reversed(shape)).transpose(
+            0, 1, *range(len(shape) + 1, 1, -1))
+    return out
+
+
+def _sample_cmdstanpy_arrays(name, code, data, timing=None, **options):
+    _, fit = _sample_cmdstanpy(name, code, data, **options)
+    table = fit.draws(concat_chains=False)  # (draw, chain, column)
+    out = {column: table[:, :, i].T for i, column in enumerate(fit.column_names) if column.endswith("__")}
+    chains, draws = table.shape[1], table.shape[0]
+    for variable, values in fit.stan_variables().items():  # (chain * draw, *dims), chain by chain
+        out[variable] = values.reshape(chains, draws, *values.shape[1:])
+    return out
 
 
 def _build_cmdstanpy(name):
@@ -449,13 +652,7 @@ def sample(
 
     code = program_code(program)
     engine = _engine(engine)
-    for value, label in ((chains, "chains"), (draws, "draws"), (thin, "thin")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{label} must be a whole number >= 1; got {value!r}")
-    if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
-        raise ValueError(f"warmup must be a whole number >= 0; got {warmup!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**31:
-        raise ValueError(f"seed must be a whole number in [0, 2**31); got {seed!r}")
+    _check_sampler_arguments(chains=chains, draws=draws, warmup=warmup, thin=thin, seed=seed)
     prepared = _prepare_data(program, code, data)
     run = _sample_pystan if engine == "pystan" else _sample_cmdstanpy
     model, fit = run(
@@ -474,6 +671,72 @@ def sample(
     if check:
         check_diagnostics(idata, max_treedepth=max_treedepth or 10, label=program)
     return idata
+
+
+def sample_arrays(
+    program: str,
+    data: dict,
+    *,
+    seed: int,
+    chains: int = 4,
+    draws: int = 1000,
+    warmup: int = 1000,
+    thin: int = 1,
+    adapt_delta: float | None = None,
+    max_treedepth: int | None = None,
+    engine: str | None = None,
+    timing: dict | None = None,
+) -> dict[str, np.ndarray]:
+    """Sample like :func:`sample`, lean: plain arrays, chains one after another in this process.
+
+    For many small fits (chapter 5's study, chapter 7's calibration), where the
+    engine's machinery would cost more than Stan's sampling. With PyStan, the
+    program's compiled module (the one PyStan builds and caches) is called
+    directly, without httpstan's HTTP server, process pool and per-draw
+    messages; the draws equal :func:`sample`'s for the same seed, bit for bit.
+    Chains run one after another, so run several fits in parallel processes
+    rather than several chains. Diagnostics are the caller's (no warnings).
+
+    Parameters
+    ----------
+    program, data, seed, chains, draws, warmup, thin, adapt_delta, max_treedepth, engine
+        As for :func:`sample`.
+    timing : dict, optional
+        With PyStan, receives ``stan_seconds``: Stan's own warm-up and sampling
+        time summed over the chains (as Stan reports it), to set against the
+        wall time of the call.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Every variable of the program with shape (chains, draws, *dims), and
+        the sampler's columns ``lp__``, ``accept_stat__``, ``stepsize__``,
+        ``treedepth__``, ``n_leapfrog__``, ``divergent__``, ``energy__``, each (chains, draws).
+
+    Raises
+    ------
+    ValueError
+        As for :func:`sample`.
+    RuntimeError
+        Stan failed to sample (its messages are quoted).
+    """
+    code = program_code(program)
+    engine = _engine(engine)
+    _check_sampler_arguments(chains=chains, draws=draws, warmup=warmup, thin=thin, seed=seed)
+    prepared = _prepare_data(program, code, data)
+    run = _sample_pystan_arrays if engine == "pystan" else _sample_cmdstanpy_arrays
+    return run(program, code, prepared, chains=chains, draws=draws, warmup=warmup, seed=int(seed), thin=thin,
+               adapt_delta=adapt_delta, max_treedepth=max_treedepth, timing=timing)
+
+
+def _check_sampler_arguments(*, chains, draws, warmup, thin, seed) -> None:
+    for value, label in ((chains, "chains"), (draws, "draws"), (thin, "thin")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{label} must be a whole number >= 1; got {value!r}")
+    if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
+        raise ValueError(f"warmup must be a whole number >= 0; got {warmup!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**31:
+        raise ValueError(f"seed must be a whole number in [0, 2**31); got {seed!r}")
 
 
 def check_diagnostics(idata, *, max_treedepth: int = 10, rhat_max: float = 1.01,
