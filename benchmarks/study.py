@@ -1,65 +1,96 @@
-"""Time per fit of the prior study: the seed's way against ours, on the same data.
+"""Time per fit of chapter 5's study against a plain PyStan fit, side by side in one run.
 
-(a) seed-style: stan/varying_slope_loop.stan (a loop over the 2,000
-    observations), 4 chains x (2000 warm-up + 2000 draws), as the seed ran it;
-(b) ours: stan/varying_slope_suff.stan (sufficient statistics, 10 terms per
-    evaluation), bhm.study.SAMPLER: 4 chains x (300 + 1000).
+(a) plain PyStan: the centred per-observation program stan/varying_slope.stan
+    without its generated quantities (its y_rep would add 2,000 numbers per
+    draw that the study does not need), PyStan's defaults (4 chains
+    x (1000 warm-up + 1000 draws), chains in parallel), fitted one data set
+    after another: ``stan.build`` + ``sample``.
+(b) the study: ``bhm.study.run_study`` on ``--sims`` simulations of one cell,
+    all cores, start-up of the worker processes included: the marginal program
+    (only sigma_b and sigma_y sampled), bhm.study.SAMPLER, each fit's chains one
+    after another in process (bhm.stan.sample_arrays), fits in parallel.
 
-Both fit the same data sets of cell A/true/10x200; the posterior means of
-gamma_0, gamma_1, sigma_b, sigma_y must agree within Monte Carlo error.
-Prints seconds per fit and the ratio. Run: python benchmarks/study.py [--fits 3]
-(no assertions on timing).
+Both fit data sets of cell A/true/10x200; the posterior means of gamma_0,
+gamma_1, sigma_b and sigma_y of the first --plain data sets must agree within
+Monte Carlo error. Prints seconds per fit, the ratio, and where the study's time
+goes (Stan's own warm-up and sampling time against the wall time).
+Run: python benchmarks/study.py [--sims 60] [--plain 3]   (no assertions on timing)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 
-import arviz as az
 import numpy as np
 
 from bhm import stan, study
 
 NAMES = ("gamma_0", "gamma_1", "sigma_b", "sigma_y")
+CELL = study.Cell("A", "true", "10x200")
 
 
-def fit_seed_style(cell, data, seed):
-    program_data = {k: data[k] for k in ("N", "J", "group", "x", "y", "u")} | {
-        k: v for k, v in study.stan_data(cell, data).items() if k in ("flat_prior", "gamma_loc", "gamma_scale")}
-    return stan.sample("varying_slope_loop", program_data, seed=seed, chains=4, warmup=2000, draws=2000, check=False)
+def plain_pystan_fits(n: int) -> tuple[float, list[dict]]:
+    """Seconds per plain PyStan fit of the per-observation program, and each fit's posterior means."""
+    pystan = stan._import_pystan()  # PyStan itself, as a reader would call it
+    code = stan.program_code("varying_slope")
+    code = code[:code.index("generated quantities")]  # the model alone, as the study needs it
+    means, seconds = [], []
+    for sim in range(n):
+        data = study.simulation_data(CELL, sim)
+        prior = study.stan_data(CELL, data)
+        program_data = {k: data[k] for k in ("N", "J", "group", "x", "y", "u")} | {
+            "flat_prior": 0, "gamma_loc": prior["gamma_loc"], "gamma_scale": prior["gamma_scale"]}
+        program_data = {k: np.asarray(v).tolist() for k, v in program_data.items()}
+        with stan._quiet():
+            if sim == 0:  # compile before timing
+                pystan.build(code, data=program_data, random_seed=1)
+            start = time.perf_counter()
+            model = pystan.build(code, data=program_data, random_seed=100 + sim)
+            fit = model.sample(num_chains=4)
+            seconds.append(time.perf_counter() - start)
+        means.append({name: float(fit[name].mean()) for name in NAMES}
+                     | {f"{name}_sd": float(fit[name].std()) for name in NAMES})
+    return float(np.mean(seconds)), means
 
 
-def fit_ours(cell, data, seed):
-    return stan.sample("varying_slope_suff", study.stan_data(cell, data), seed=seed, check=False, **study.SAMPLER)
+def study_fits(n: int) -> tuple[float, "pd.DataFrame"]:  # noqa: F821
+    """Wall seconds per fit of run_study on n simulations (all cores), and its rows."""
+    study.run_simulation(CELL, 0)  # compile before timing
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        study.run_study(out, cells_to_run=[CELL], n_sims=n, progress=False)
+        wall = time.perf_counter() - start
+        rows = study.load_results(out)
+    return wall / n, rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fits", type=int, default=3, help="data sets to fit with each method (default 3)")
+    parser.add_argument("--sims", type=int, default=60, help="simulations the study runs (default 60)")
+    parser.add_argument("--plain", type=int, default=3, help="data sets PyStan fits (default 3)")
     args = parser.parse_args()
-    cell = study.Cell("A", "true", "10x200")
-    warm = study.simulation_data(cell, 0)
-    fit_seed_style(cell, warm, 1), fit_ours(cell, warm, 1)  # compile both before timing
-    seconds = {"seed-style": [], "ours": []}
+    plain, plain_means = plain_pystan_fits(args.plain)
+    per_fit, rows = study_fits(args.sims)
     worst = 0.0
-    for sim in range(args.fits):
-        data = study.simulation_data(cell, sim)
-        fits = {}
-        for label, fit in (("seed-style", fit_seed_style), ("ours", fit_ours)):
-            start = time.perf_counter()
-            fits[label] = fit(cell, data, seed=100 + sim)
-            seconds[label].append(time.perf_counter() - start)
-        for name in NAMES:
-            a, b = (az.summary(fits[k], var_names=[name], round_to="none").iloc[0] for k in ("seed-style", "ours"))
-            gap = abs(a["mean"] - b["mean"]) / np.hypot(a["mcse_mean"], b["mcse_mean"])
-            worst = max(worst, gap)
-    a, b = np.mean(seconds["seed-style"]), np.mean(seconds["ours"])
-    print(f"{'method':<12}{'s per fit':>12}")
-    print(f"{'seed-style':<12}{a:>12.3f}")
-    print(f"{'ours':<12}{b:>12.3f}")
-    print(f"speed-up: {a / b:.0f}x per fit; largest gap between posterior means: {worst:.1f} MCSE "
-          f"({args.fits} data sets x {len(NAMES)} parameters)")
+    for sim, reference in enumerate(plain_means):
+        row = rows[rows["sim"] == sim].iloc[0]
+        for name in NAMES:  # the study's 2,000 draws dominate the Monte Carlo error
+            se = np.hypot(reference[f"{name}_sd"] / np.sqrt(4000), row[f"{name}_sd"] / np.sqrt(row[f"{name}_ess_bulk"]))
+            worst = max(worst, abs(row[f"{name}_mean"] - reference[name]) / se)
+    cores = os.cpu_count()
+    print(f"{'method':<40}{'s per fit':>10}")
+    print(f"{'plain PyStan, per-observation, centred':<40}{plain:>10.3f}")
+    print(f"{'study (run_study, ' + str(cores) + ' cores, ' + str(args.sims) + ' fits)':<40}{per_fit:>10.3f}")
+    print(f"speed-up: {plain / per_fit:.1f}x; largest gap between posterior means: {worst:.1f} standard errors "
+          f"({len(plain_means)} data sets x {len(NAMES)} parameters)")
+    stan_share = rows["stan_seconds"].sum() / (per_fit * args.sims * cores)
+    in_call = rows["seconds"].sum() / (per_fit * args.sims * cores)
+    print(f"where the study's time goes ({cores} cores x wall): Stan's own warm-up and sampling "
+          f"{100 * stan_share:.0f}%, the rest of bhm.stan.sample_arrays {100 * (in_call - stan_share):.0f}%, "
+          f"everything else (simulating data, summaries, processes, files) {100 * (1 - in_call):.0f}%")
 
 
 if __name__ == "__main__":

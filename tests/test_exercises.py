@@ -358,7 +358,7 @@ def _committed_study():
 
 def _cell(prior, size):
     r = _committed_study()
-    return r.query("design == 'A' and prior == @prior and size == @size")
+    return r[(r["program"] == "marginal") & (r["design"] == "A") & (r["prior"] == prior) & (r["size"] == size)]
 
 
 def _coverage(lo, hi):
@@ -366,13 +366,38 @@ def _coverage(lo, hi):
     return float(np.mean([a <= 1.0 <= b for a, b in zip(cell[f"sigma_b_{lo}"], cell[f"sigma_b_{hi}"])]))
 
 
-def _bias(size):
-    return float(np.mean(_cell("wrong", size)["gamma_1_mean"]) - 1.0)
+def _pull_by_hand(groups=5, per_group=50, scale=9.0):
+    """The wrong prior's pull on gamma_1 (scale 9: sum u_j^2 = 9 J), sigma_b = 1."""
+    precision = groups / (1.0 + 1.0 / (per_group * 9.0)) * scale
+    return 1.0 / (1.0 + precision)
 
 
 def _stored_rerun():
-    return float(_committed_study().query("design == 'A' and prior == 'flat' and size == '10x100' and sim == 17")
-                 ["gamma_1_mean"].iloc[0])
+    return float(_cell("flat", "10x100").set_index("sim").loc[17, "gamma_1_mean"])
+
+
+def _ppc_means_other_way(seed=5):
+    """Chapter 4's p-value for the sd of the school means, another way: statsmodels' OLS, scipy's
+    inverse chi-square and multivariate normal, pandas' groupby (4,000 replications)."""
+    import pandas as pd
+    import statsmodels.api as sm
+
+    from bhm import simulate
+
+    sizes = np.random.default_rng(1).integers(5, 61, size=20)
+    data = simulate.simulate_varying_slope(simulate.draw_design(sizes, seed=2), seed=3)
+    X = sm.add_constant(data["x"])
+    ols = sm.OLS(data["y"], X).fit()
+    rng = np.random.default_rng(seed)
+    dof = data["N"] - 2
+    sigma2 = dof * ols.scale / stats.chi2.rvs(dof, size=4000, random_state=rng)
+    unscaled = np.linalg.inv(X.T @ X)
+    coef = np.array([rng.multivariate_normal(ols.params, s2 * unscaled) for s2 in sigma2])
+    y_rep = coef @ X.T + np.sqrt(sigma2)[:, None] * rng.standard_normal((4000, data["N"]))
+    schools = pd.Series(data["group"])
+    observed = pd.Series(data["y"]).groupby(schools).mean().std(ddof=0)
+    replicated = pd.DataFrame(y_rep.T).groupby(schools.to_numpy()).mean().std(ddof=0)
+    return float((replicated >= observed).mean())
 
 
 def _pooling_rmse(kind="rmse"):
@@ -436,8 +461,10 @@ RIGHT = {
     "ex4-pooling-best": [lambda: "partial pooling", lambda: "Partial pooling ", lambda: "partial"],
     "ex4-rmse-none": [_pooling_rmse, lambda: round(_pooling_rmse(), 2)],
     "ex4-eta": [lambda: 0.136, lambda: 0.1336, lambda: 0.1382],
+    "ex4-ppc-means": [_ppc_means_other_way, lambda: _ppc_means_other_way(6), lambda: 0.97],
     "ex5-coverage": [lambda: _coverage("q2.5", "q97.5")],
-    "ex5-groups": [lambda: (_bias("10x200"), _bias("50x10")), lambda: np.array([_bias("10x200"), _bias("50x10")])],
+    "ex5-predict": [_pull_by_hand, lambda: np.float64(_pull_by_hand()), lambda: 1 / 46,
+                    lambda: __import__("bhm.study").study.predicted_pull("A", "5x50", "wrong")["pull_gamma_1"]],
     "ex5-rerun": [_stored_rerun],
     "ex6-weight": [_weight_by_hand, lambda: 0.924, lambda: 1 / (1 + 13.030**2 / (20 * 10.146**2))],
     "ex6-compare": [lambda: _gcse_p_greater("50631", "68805"), lambda: 0.67],
@@ -522,10 +549,11 @@ WRONG = {
     "ex4-pooling-best": [lambda: "no pooling", lambda: "complete pooling", lambda: "bayes", lambda: 1],
     "ex4-rmse-none": [lambda: _pooling_rmse("mse"), lambda: 0.0, lambda: 15.0],
     "ex4-eta": [lambda: 0.136**2, lambda: 1.0, lambda: 0.3],
+    "ex4-ppc-means": [lambda: 1 - _ppc_means_other_way(), lambda: 0.0, lambda: 0.5, lambda: 97.0, lambda: 1.2],
     "ex5-coverage": [lambda: _coverage("q5", "q95"), lambda: 0.95 if abs(_coverage("q2.5", "q97.5") - 0.95) > 1e-9
                      else 0.5, lambda: 1 - _coverage("q2.5", "q97.5")],
-    "ex5-groups": [lambda: (_bias("50x10"), _bias("10x200")), lambda: (_bias("10x200") + 1, _bias("50x10") + 1),
-                   lambda: _bias("10x200")],
+    "ex5-predict": [lambda: 1 / 6, lambda: 1 - _pull_by_hand(), lambda: _pull_by_hand(scale=1.0), lambda: 0.0565,
+                    lambda: 0.5],
     "ex5-rerun": [lambda: _stored_rerun() + 0.01, lambda: 1.0],
     "ex6-weight": [lambda: 1 - _weight_by_hand(), lambda: (20 / 13.03) / (20 / 13.03 + 1 / 10.146), lambda: 0.5,
                    lambda: 92.4],

@@ -61,4 +61,5 @@ def test_interrupted_study_resumes_without_loss_or_duplicates(tmp_path, uninterr
     assert not list(tmp_path.rglob(".tmp-*"))           # a killed write's temporary file is cleared on resume
     results = study.load_results(tmp_path)
     assert results["sim"].tolist() == list(range(SIMS))  # none lost, none twice
-    assert results.equals(uninterrupted)
+    timings = list(study.TIMINGS)                        # wall times differ from run to run; nothing else may
+    assert results.drop(columns=timings).equals(uninterrupted.drop(columns=timings))

@@ -55,8 +55,8 @@ def main(argv=None) -> int:
     run.add_argument("--sims", type=int, default=300, help="simulations per cell (default 300)")
     run.add_argument("--out", required=True, metavar="DIR", help="results folder (one JSON file per simulation)")
     run.add_argument("--cells", nargs="*", metavar="PATTERN",
-                     help="cells to run, as design/prior/size with shell wildcards, e.g. 'A/*/10x200' or B "
-                          "(default: the whole grid)")
+                     help="cells to run, as design/prior/size[/program] with shell wildcards, e.g. "
+                          "'A/*/10x200', B or '*/centred' (default: the whole grid)")
     _add_run_options(run)
     cal = commands.add_parser(
         "sbc",

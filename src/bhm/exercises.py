@@ -1093,6 +1093,50 @@ def _ex4_eta(answer):
                 "school_data['eta'], and take the root of the mean of the squares")
 
 
+@functools.lru_cache(maxsize=None)
+def _ppc_means_p() -> float:
+    """Chapter 4: complete pooling's p-value for T = sd of the 20 schools' mean outcomes.
+
+    The chapter's school data (seeds 1, 2, 3), replicated from the exact posterior of
+    the complete-pooling regression with 20,000 draws (Monte Carlo sd of p below 0.002).
+    """
+    from bhm import conjugate, simulate
+
+    sizes = np.random.default_rng(1).integers(5, 61, size=20)
+    data = simulate.simulate_varying_slope(simulate.draw_design(sizes, seed=2), seed=3, alpha=1.0, gamma_0=1.0,
+                                           gamma_1=1.0, sigma_b=1.0, sigma_y=1.0)
+    X = np.column_stack([np.ones(data["N"]), data["x"]])
+    onehot = np.eye(data["J"])[data["group"] - 1]
+
+    def statistic(y):
+        return (y @ onehot / onehot.sum(axis=0)).std(axis=-1)
+
+    observed, rng, hits = statistic(data["y"]), np.random.default_rng(20261130), 0
+    for _ in range(5):
+        coef, sigma = conjugate.regression_draws(X, data["y"], n_draws=4000, seed=rng)
+        y_rep = coef @ X.T + sigma[:, None] * rng.normal(size=(4000, data["N"]))
+        hits += int(np.sum(statistic(y_rep) >= observed))
+    return hits / 20_000
+
+
+@_register("ex4-ppc-means", exercise="ex4-ppc-means", chapter=4,
+           prompt="complete pooling's posterior predictive p-value for the sd of the school means (0 to 1)")
+def _ex4_ppc_means(answer):
+    value = _probability(answer, "a posterior predictive p-value")
+    expected = _ppc_means_p()
+    # 4,000 replications: Monte Carlo sd of p about 0.003; allow five of them
+    if abs(value - expected) <= 0.015:
+        return
+    if abs(value - (1 - expected)) <= 0.015:
+        raise Wrong("that is P(T(y_rep) <= T(y)); the p-value counts the replications at least as large as "
+                    "the observed statistic")
+    if value <= 0.005:
+        raise Wrong("a p-value of 0 is the verdict on the sd of the school *slopes*; this statistic is the "
+                    "sd of the school *means*: average y by school, in each data set")
+    raise Wrong("compute T = sd over the 20 schools of their mean outcome, for school_data['y'] and for each "
+                "row of y_rep_complete, and take the share of rows with T at least the observed one")
+
+
 # --------------------------------------------------------------------------- chapter 5
 
 @functools.lru_cache(maxsize=None)
@@ -1104,7 +1148,8 @@ def _study_results():
 
 def _study_cell(prior: str, size: str):
     results = _study_results()
-    return results[(results["design"] == "A") & (results["prior"] == prior) & (results["size"] == size)]
+    return results[(results["program"] == "marginal") & (results["design"] == "A") & (results["prior"] == prior)
+                   & (results["size"] == size)]
 
 
 @_register("ex5-coverage", exercise="ex5-coverage", chapter=5,
@@ -1123,28 +1168,35 @@ def _ex5_coverage(answer):
                 "(sigma_b_q2.5 to sigma_b_q97.5) contains the true value 1")
 
 
-@_register("ex5-groups", exercise="ex5-groups", chapter=5,
-           prompt="(bias at 10x200, bias at 50x10) of gamma_1 under the wrong prior (two numbers)")
-def _ex5_groups(answer):
-    values = np.asarray(answer, dtype=float)
-    if values.shape != (2,) or not np.all(np.isfinite(values)):
-        raise Wrong(f"give two finite numbers, (bias at 10x200, bias at 50x10); you gave {_describe(answer)}")
-    expected = np.array([(_study_cell("wrong", size)["gamma_1_mean"] - 1.0).mean() for size in ("10x200", "50x10")])
-    if np.allclose(values, expected, atol=1e-6):
+@_register("ex5-predict", exercise="ex5-predict", chapter=5,
+           prompt="the predicted change of gamma_1's posterior mean, wrong minus true prior, at 5x50 (a number)")
+def _ex5_predict(answer):
+    from bhm import study
+
+    value = _number(answer, "a predicted pull")
+    expected = study.predicted_pull("A", "5x50", "wrong")["pull_gamma_1"]
+    if abs(value - expected) <= 0.015 * expected:  # S_xx ~ 50 * 9 by hand, or the design's own: both right
         return
-    if np.allclose(values, expected[::-1], atol=1e-6):
-        raise Wrong("the order is (10x200, 50x10)")
-    raise Wrong("the bias is the average over the 300 simulations of the posterior mean of gamma_1 minus "
-                "its true value 1, in cells A/wrong/10x200 and A/wrong/50x10")
+    groups = 5
+    if abs(value - 1.0 / (1.0 + groups)) <= 0.02 * (1.0 / (1.0 + groups)):
+        raise Wrong("that is the pull on gamma_0, whose data precision is J / tau^2; gamma_1's is "
+                    "sum u_j^2 / tau^2, with sum u_j^2 = 9 J (sd 3, dividing by J)")
+    if abs(value - (1.0 - expected)) <= 0.015:
+        raise Wrong("that is the data's weight; the pull is the prior's weight 1 / (1 + P)")
+    measured = _study_cell("wrong", "5x50")["gamma_1_mean"].to_numpy() - _study_cell(
+        "true", "5x50")["gamma_1_mean"].to_numpy()
+    if abs(value - measured.mean()) <= 0.01:
+        raise Wrong("that is what the study measured; the exercise asks for the prediction with sigma_b = 1 "
+                    "first, to compare with it")
+    raise Wrong("the data's precision about gamma_1 is P = sum_j u_j^2 / tau^2 with sum u_j^2 = 9 J and "
+                "tau^2 = sigma_b^2 + sigma_y^2 / S_xx; the prior's precision is 1; the pull is 1 / (1 + P)")
 
 
 @_register("ex5-rerun", exercise="ex5-rerun", chapter=5,
            prompt="the posterior mean of gamma_1 of simulation 17 of A/flat/10x100, rerun (a number)")
 def _ex5_rerun(answer):
     value = _number(answer, "a posterior mean")
-    cell = _study_results()
-    stored = cell[(cell["design"] == "A") & (cell["prior"] == "flat") & (cell["size"] == "10x100")
-                  & (cell["sim"] == 17)]["gamma_1_mean"].iloc[0]
+    stored = _study_cell("flat", "10x100").set_index("sim").loc[17, "gamma_1_mean"]
     if abs(value - stored) <= 1e-9 * max(1.0, abs(stored)):
         return
     if abs(value - stored) < 0.05:

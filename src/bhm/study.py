@@ -3,8 +3,10 @@
 A *cell* is one combination of a data-generating design, a prior on
 (gamma_0, gamma_1) and a size (groups x individuals per group). Each simulation
 of a cell draws a data set from the source course's model with the true parameters,
-fits ``stan/varying_slope_suff.stan`` and records, per parameter, the posterior
-mean and quantiles with R-hat, bulk ESS and divergences.
+fits it with one of :data:`PROGRAMS` (``stan/varying_slope_marginal.stan``, or
+the centred ``stan/varying_slope_suff.stan`` in the cells that compare the two)
+and records, per parameter, the posterior mean, sd and quantiles with R-hat,
+bulk ESS and divergences.
 
 Design choices, each measured in chapter 5:
 
@@ -14,14 +16,15 @@ Design choices, each measured in chapter 5:
   seed depends on the whole cell as well.
 * **Sufficient statistics.** The likelihood is computed from six numbers per
   group (:func:`sufficient_statistics`), not from every observation.
-* **Few draws.** 4 chains of 300 warm-up and 250 kept iterations (1,000 draws):
-  enough for Monte Carlo errors far below the spread between simulations.
+* **Lean fits.** The Stan program integrates the group slopes and
+  (alpha, gamma) out and samples only (sigma_b, sigma_y); every other parameter
+  is drawn exactly afterwards. 4 chains of 200 warm-up and 500 kept iterations
+  (2,000 draws), run one after another in the worker process by
+  :func:`bhm.stan.sample_arrays`; simulations run in parallel instead.
 * **Resumable.** Each finished simulation is written at once, atomically, to its
   own file in the results folder; a rerun skips what is there.
 * **Any executor.** Simulations run through a ``concurrent.futures`` Executor:
-  a local process pool by default, or e.g. ``distributed.Client().get_executor()``
-  (with ``dask.config.set({"distributed.worker.daemon": False})``: each fit runs
-  its chains in child processes, which daemonic Dask workers may not start).
+  a local process pool by default, or e.g. ``distributed.Client().get_executor()``.
 """
 
 from __future__ import annotations
@@ -41,38 +44,62 @@ import pandas as pd
 from bhm import simulate
 
 __all__ = [
-    "TRUTH", "PRIORS", "SIZES", "DESIGNS", "PARAMETERS", "SAMPLER", "Cell",
+    "TRUTH", "PRIORS", "SIZES", "DESIGNS", "PARAMETERS", "SAMPLER", "TIMINGS", "Cell",
     "cells", "parse_cells", "design_for", "simulation_data", "sufficient_statistics", "stan_data",
     "run_simulation", "run_tasks", "run_study", "load_results", "summarise", "COMMITTED", "load_committed",
-    "failure_reasons", "prior_pull_on_eta",
+    "failure_reasons", "prior_pull_on_eta", "SIGMA_B_PRIORS", "GAMMA_PRIORS", "SIGMA_B_ARM", "PROGRAMS",
+    "fit_seed", "failed", "paired_differences", "predicted_pull", "cell_table",
 ]
 
 #: The true parameters of every simulation.
 TRUTH = {"alpha": 1.0, "gamma_0": 1.0, "gamma_1": 1.0, "sigma_b": 1.0, "sigma_y": 1.0}
 
-#: Priors on gamma_0 and gamma_1: (mean, sd) of a normal, or None for the flat prior.
+#: Priors on sigma_b, with the code the Stan programs' ``sigma_b_prior`` switch takes.
+SIGMA_B_PRIORS = {"half-Cauchy(0, 5)": 1, "half-normal(0, 1)": 2, "uniform(0, 100)": 3}
+
+#: Priors of the study: on gamma_0 and gamma_1 a normal (mean, sd) for each, or
+#: None for the flat prior; on sigma_b one of :data:`SIGMA_B_PRIORS`. The first
+#: five vary the prior on gamma (the source course's question); the last two vary
+#: the prior on sigma_b with the true prior on gamma.
 PRIORS = {
-    "true": (1.0, 1.0),
-    "wrong": (2.0, 1.0),
-    "weak-wrong": (2.0, 3.0),
-    "slightly-wrong-weak": (1.2, 3.0),
-    "flat": None,
+    "true": {"gamma": (1.0, 1.0), "sigma_b": "half-Cauchy(0, 5)"},
+    "wrong": {"gamma": (2.0, 1.0), "sigma_b": "half-Cauchy(0, 5)"},
+    "weak-wrong": {"gamma": (2.0, 3.0), "sigma_b": "half-Cauchy(0, 5)"},
+    "slightly-wrong-weak": {"gamma": (1.2, 3.0), "sigma_b": "half-Cauchy(0, 5)"},
+    "flat": {"gamma": None, "sigma_b": "half-Cauchy(0, 5)"},
+    "sigma-half-normal": {"gamma": (1.0, 1.0), "sigma_b": "half-normal(0, 1)"},
+    "sigma-uniform": {"gamma": (1.0, 1.0), "sigma_b": "uniform(0, 100)"},
 }
+GAMMA_PRIORS = ("true", "wrong", "weak-wrong", "slightly-wrong-weak", "flat")
+SIGMA_B_ARM = ("true", "sigma-half-normal", "sigma-uniform")
 
-#: Sizes: (groups J, individuals per group).
-SIZES = {"10x200": (10, 200), "10x100": (10, 100), "5x200": (5, 200), "50x10": (50, 10)}
+#: Sizes: (groups J, individuals per group). The source course's cells are
+#: 10 x 200, 5 x 50 and 50 x 500 (its manuscript counts N per group); 10 x 100
+#: and 5 x 200 are the manuscript's; 50 x 10 is many small groups.
+SIZES = {"10x200": (10, 200), "10x100": (10, 100), "5x200": (5, 200), "5x50": (5, 50),
+         "50x500": (50, 500), "50x10": (50, 10)}
 
-#: Data-generating designs: x_i ~ N(x_loc, x_scale), u_j ~ N(u_loc, u_scale).
+#: Data-generating designs: x_i ~ N(x_loc, x_scale); u_j = u_loc + u_scale z_j with
+#: z_j = Phi^-1((j - 1/2) / J) standardised to mean 0 and sd 1 (the same u for
+#: every size with the same J).
 DESIGNS = {
     "A": {"x_loc": 0.0, "x_scale": 3.0, "u_loc": 0.0, "u_scale": 3.0},   # centred predictors
     "B": {"x_loc": 5.0, "x_scale": 0.3, "u_loc": 5.0, "u_scale": 0.3},   # uncentred, little spread
 }
 
+#: Stan programs of the study: the group slopes integrated out (every cell), and
+#: the centred program (the cells with five groups, where divergences occur).
+PROGRAMS = {"marginal": "varying_slope_marginal", "centred": "varying_slope_suff"}
+
+#: Columns of a result row that a rerun does not reproduce: the fit's wall time
+#: and Stan's own sampling time (every other column is reproduced exactly).
+TIMINGS = ("seconds", "stan_seconds")
+
 #: Parameters recorded per simulation (eta_1: the first group's effect).
 PARAMETERS = ("gamma_0", "gamma_1", "sigma_b", "sigma_y", "eta_1")
 
 #: The sampler's settings for every fit (chapter 5 justifies them).
-SAMPLER = {"chains": 4, "warmup": 300, "draws": 1000}
+SAMPLER = {"chains": 4, "warmup": 200, "draws": 500}
 
 QUANTILES = (0.025, 0.05, 0.5, 0.95, 0.975)
 _BASE_SEED = 20261125
@@ -80,33 +107,42 @@ _BASE_SEED = 20261125
 
 @dataclass(frozen=True, order=True)
 class Cell:
-    """One cell of the study: a design, a prior and a size."""
+    """One cell of the study: a design, a prior, a size and the Stan program that fits it."""
 
     design: str
     prior: str
     size: str
+    program: str = "marginal"
 
     def __post_init__(self):
         for value, known, what in ((self.design, DESIGNS, "design"), (self.prior, PRIORS, "prior"),
-                                   (self.size, SIZES, "size")):
+                                   (self.size, SIZES, "size"), (self.program, PROGRAMS, "program")):
             if value not in known:
                 raise ValueError(f"unknown {what} {value!r}; known: {', '.join(known)}")
 
     @property
     def name(self) -> str:
-        return f"{self.design}/{self.prior}/{self.size}"
+        return f"{self.design}/{self.prior}/{self.size}" + ("" if self.program == "marginal" else f"/{self.program}")
 
 
 def cells() -> list[Cell]:
-    """The full grid: design A with every prior and size; design B with the true
-    and wrong priors at 10 x 200."""
-    grid = [Cell("A", prior, size) for prior in PRIORS for size in SIZES]
+    """The full grid.
+
+    Design A with every prior on gamma and every size; the sigma_b priors at
+    5 x 50 and 10 x 200; design B with the true and wrong priors at 10 x 200;
+    and, with the centred program, the cells of five groups under the true and
+    the flat prior on gamma, and at 5 x 50 under the three sigma_b priors.
+    """
+    grid = [Cell("A", prior, size) for prior in GAMMA_PRIORS for size in SIZES]
+    grid += [Cell("A", prior, size) for prior in SIGMA_B_ARM[1:] for size in ("5x50", "10x200")]
     grid += [Cell("B", prior, "10x200") for prior in ("true", "wrong")]
+    grid += [Cell("A", prior, "5x50", "centred") for prior in ("true", "flat", *SIGMA_B_ARM[1:])]
+    grid += [Cell("A", prior, "5x200", "centred") for prior in ("true", "flat")]
     return grid
 
 
 def parse_cells(patterns: list[str] | None) -> list[Cell]:
-    """Cells of the grid that match any of ``patterns`` ("A/true/10x200", "A/*/10x200", "B")."""
+    """Cells of the grid that match any of ``patterns`` ("A/true/10x200", "A/*/10x200", "B", "*/centred")."""
     from fnmatch import fnmatch
 
     grid = cells()
@@ -126,15 +162,40 @@ def _index(mapping: dict, key: str) -> int:
     return list(mapping).index(key)
 
 
+def _largest_group(groups: int) -> int:
+    return max(per_group for j, per_group in SIZES.values() if j == groups)
+
+
 def design_for(design: str, size: str) -> simulate.Design:
-    """The fixed predictors of a design and size (drawn once, from a fixed seed)."""
+    """The fixed predictors of a design and size.
+
+    ``u`` depends on the number of groups only, and is exactly centred and
+    scaled: u_j = u_loc + u_scale z_j, with z_j = Phi^-1((j - 1/2) / J)
+    standardised to mean 0 and sd 1. ``x`` is drawn once per design and number
+    of groups, for the largest group size of the grid, and a cell with fewer
+    individuals per group takes each group's first ones: 10 x 100 is 10 x 200
+    with the second half of every group left out, so two sizes with the same J
+    differ only in n per group.
+    """
+    from scipy import stats
+
+    if design not in DESIGNS:
+        raise ValueError(f"unknown design {design!r}; known: {', '.join(DESIGNS)}")
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}; known: {', '.join(SIZES)}")
     groups, per_group = SIZES[size]
-    rng = np.random.default_rng(_seed(0, _index(DESIGNS, design), _index(SIZES, size)))
-    return simulate.draw_design([per_group] * groups, seed=rng, **DESIGNS[design])
+    spec = DESIGNS[design]
+    z = stats.norm.ppf((np.arange(1, groups + 1) - 0.5) / groups)
+    u = spec["u_loc"] + spec["u_scale"] * (z - z.mean()) / z.std()
+    largest = _largest_group(groups)
+    rng = np.random.default_rng(_seed(0, _index(DESIGNS, design), groups))
+    x = rng.normal(spec["x_loc"], spec["x_scale"], size=(groups, largest))[:, :per_group].ravel()
+    group = np.repeat(np.arange(1, groups + 1), per_group)
+    return simulate.Design(x=x, u=u, group=group)
 
 
 def simulation_data(cell: Cell, sim: int) -> dict:
-    """Data set ``sim`` of a cell: same for every prior (common random numbers)."""
+    """Data set ``sim`` of a cell: the same for every prior and program (common random numbers)."""
     if isinstance(sim, bool) or not isinstance(sim, (int, np.integer)) or sim < 0:
         raise ValueError(f"sim must be a whole number >= 0; got {sim!r}")
     design = design_for(cell.design, cell.size)
@@ -174,45 +235,68 @@ def sufficient_statistics(group, x, y, n_groups: int) -> dict:
 
 
 def stan_data(cell: Cell, data: dict) -> dict:
-    """Data for ``varying_slope_suff.stan``: sufficient statistics plus the cell's prior."""
+    """Data for the study's programs (both take the same): sufficient statistics plus the cell's priors."""
     prior = PRIORS[cell.prior]
+    gamma = prior["gamma"]
     stats = sufficient_statistics(data["group"], data["x"], data["y"], data["J"])
-    return {"J": data["J"], **stats, "u": data["u"], "flat_prior": int(prior is None),
-            "gamma_loc": [0.0, 0.0] if prior is None else [prior[0]] * 2,
-            "gamma_scale": [1.0, 1.0] if prior is None else [prior[1]] * 2}
+    return {"J": data["J"], **stats, "u": data["u"], "flat_prior": int(gamma is None),
+            "gamma_loc": [0.0, 0.0] if gamma is None else [gamma[0]] * 2,
+            "gamma_scale": [1.0, 1.0] if gamma is None else [gamma[1]] * 2,
+            "sigma_b_prior": SIGMA_B_PRIORS[prior["sigma_b"]]}
+
+
+def fit_seed(cell: Cell, sim: int) -> int:
+    """The sampler's seed for simulation ``sim`` of ``cell``.
+
+    It depends on the data set (design, size, sim) and the program, not on the
+    prior: the fits of one data set under different priors start from the same
+    random numbers, so their Monte Carlo errors are correlated and the paired
+    differences between priors are less noisy.
+    """
+    return int(_seed(2, _index(DESIGNS, cell.design), _index(SIZES, cell.size), _index(PROGRAMS, cell.program),
+                     int(sim)).generate_state(1)[0] % 2**31)
 
 
 def run_simulation(cell: Cell, sim: int) -> dict:
-    """Simulate data set ``sim`` of ``cell``, fit it and return one flat row of results."""
+    """Simulate data set ``sim`` of ``cell``, fit it and return one flat row of results.
+
+    The fit runs in this process through :func:`bhm.stan.sample_arrays` (chains
+    one after another); run simulations in parallel processes, as
+    :func:`run_study` does.
+    """
+    import time
+
     import arviz as az
 
     from bhm import stan
 
-    _ensure_chain_pool()
     data = simulation_data(cell, sim)
-    seed = int(_seed(2, _index(DESIGNS, cell.design), _index(PRIORS, cell.prior), _index(SIZES, cell.size),
-                     int(sim)).generate_state(1)[0] % 2**31)
-    idata = stan.sample("varying_slope_suff", stan_data(cell, data), seed=seed, check=False, **SAMPLER)
-    post = idata.posterior
-    values = {name: post[name].values for name in ("gamma_0", "gamma_1", "sigma_b", "sigma_y")}
-    values["eta_1"] = post["eta"].values[..., 0]
-    row = {"design": cell.design, "prior": cell.prior, "size": cell.size, "sim": int(sim), "seed": seed,
-           "divergences": int(idata.sample_stats["diverging"].sum()),
+    seed = fit_seed(cell, sim)
+    start, timing = time.perf_counter(), {}
+    draws = stan.sample_arrays(PROGRAMS[cell.program], stan_data(cell, data), seed=seed, timing=timing, **SAMPLER)
+    seconds = time.perf_counter() - start
+    values = {name: draws[name] for name in ("gamma_0", "gamma_1", "sigma_b", "sigma_y")}
+    values["eta_1"] = draws["eta_1"] if "eta_1" in draws else draws["eta"][..., 0]
+    row = {"design": cell.design, "prior": cell.prior, "size": cell.size, "program": cell.program,
+           "sim": int(sim), "seed": seed, "divergences": int(draws["divergent__"].sum()),
+           "leapfrogs": int(draws["n_leapfrog__"].sum()), "seconds": round(seconds, 4),
+           "stan_seconds": round(timing.get("stan_seconds", float("nan")), 4),
            "true_eta_1": float(data["eta"][0])}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for name, draws in values.items():
-            row[f"{name}_mean"] = float(draws.mean())
-            for q, value in zip(QUANTILES, np.quantile(draws, QUANTILES)):
+        for name, chains in values.items():
+            row[f"{name}_mean"] = float(chains.mean())
+            row[f"{name}_sd"] = float(chains.std())
+            for q, value in zip(QUANTILES, np.quantile(chains, QUANTILES)):
                 row[f"{name}_q{q * 100:g}"] = float(value)
-            row[f"{name}_rhat"] = float(az.rhat(draws))
-            row[f"{name}_ess_bulk"] = float(az.ess(draws, method="bulk"))
+            row[f"{name}_rhat"] = float(az.rhat(chains))
+            row[f"{name}_ess_bulk"] = float(az.ess(chains, method="bulk"))
     return row
 
 
 # ------------------------------------------------------------------ the store
 def _path(out: Path, cell: Cell, sim: int) -> Path:
-    return out / cell.design / cell.prior / cell.size / f"{sim:04d}.json"
+    return out / cell.program / cell.design / cell.prior / cell.size / f"{sim:04d}.json"
 
 
 def _write_atomically(path: Path, row: dict) -> None:
@@ -223,34 +307,6 @@ def _write_atomically(path: Path, row: dict) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)  # atomic: the file is either absent or whole
-
-
-_CHAIN_POOL_READY = False
-
-
-def _ensure_chain_pool() -> None:
-    """Give this process a spawn-based pool for Stan's chains, once.
-
-    httpstan runs chains in a module-level process pool that forks. Forked from
-    a process that already has threads (a pool or Dask worker), a chain process
-    can inherit a held lock and hang; and the pool, never shut down, keeps its
-    parent from exiting (a process joins its children before the atexit hooks
-    that would stop them). So every process that runs simulations gets a
-    spawn-based chain pool, shut down first at exit. (Threads would avoid
-    processes altogether, but Stan's autodiff tape is not set up in threads Stan
-    did not start: chains segfault there.)
-    """
-    global _CHAIN_POOL_READY
-    if _CHAIN_POOL_READY:
-        return
-    import httpstan.services_stub as stub
-    from multiprocessing.util import Finalize
-
-    stub.executor = cf.ProcessPoolExecutor(max_workers=SAMPLER["chains"], mp_context=mp.get_context("spawn"),
-                                           initializer=stub.init_worker)
-    # before the pool's own queues close at exit (their finalisers have priority 10)
-    Finalize(None, stub.executor.shutdown, kwargs={"cancel_futures": True}, exitpriority=100)
-    _CHAIN_POOL_READY = True
 
 
 def _default_executor(max_workers: int | None):
@@ -350,13 +406,16 @@ def run_study(out, *, cells_to_run: list[Cell] | None = None, n_sims: int = 300,
                      progress=progress, desc="study")
 
 
+_KEYS = ["program", "design", "prior", "size"]
+
+
 def load_results(out) -> pd.DataFrame:
     """All finished simulations under ``out`` as one DataFrame, one row per simulation."""
-    files = sorted(Path(out).glob("*/*/*/[0-9]*.json"))
+    files = sorted(Path(out).glob("*/*/*/*/[0-9]*.json"))
     if not files:
         raise ValueError(f"no results under {out}")
     rows = [json.loads(path.read_text()) for path in files]
-    return pd.DataFrame(rows).sort_values(["design", "prior", "size", "sim"], ignore_index=True)
+    return pd.DataFrame(rows).sort_values([*_KEYS, "sim"], ignore_index=True)
 
 
 #: The full study's results, made by ``python -m bhm study --export`` and shipped with the book.
@@ -374,46 +433,190 @@ def _truth(results: pd.DataFrame, name: str):
     return results["true_eta_1"] if name == "eta_1" else TRUTH[name]
 
 
+def _check_results(results: pd.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in results.columns]
+    if missing:
+        raise ValueError(f"results lack column(s) {missing[:3]}: pass the output of load_results or load_committed")
+
+
+def failed(results: pd.DataFrame) -> pd.Series:
+    """Whether each simulation failed diagnostics: any recorded R-hat above 1.01 or any divergence."""
+    rhat_cols = [f"{name}_rhat" for name in PARAMETERS]
+    _check_results(results, rhat_cols + ["divergences"])
+    return (results[rhat_cols] > 1.01).any(axis=1) | (results["divergences"] > 0)
+
+
 def summarise(results: pd.DataFrame, *, drop_failures: bool = False) -> pd.DataFrame:
-    """Per cell and parameter: bias, spread, interval width, coverage, failure share.
+    """Per cell and parameter: bias with its Monte Carlo error, spread, width, coverage, failures.
 
     Parameters
     ----------
     results : DataFrame
-        From :func:`load_results`.
+        From :func:`load_results` or :func:`load_committed`, one row per simulation.
     drop_failures : bool
-        Leave out simulations that failed diagnostics (any R-hat > 1.01 or any
-        divergence). The share of failures is reported either way.
+        Leave out simulations that failed diagnostics (:func:`failed`). The
+        share of failures is reported either way.
 
     Returns
     -------
-    DataFrame indexed by (design, prior, size, parameter), columns
+    DataFrame indexed by (program, design, prior, size, parameter), columns
         ``sims``, ``failed`` (share), ``mean`` (average posterior mean),
-        ``bias``, ``p5``, ``p95`` (5-95% range of the posterior means across
-        simulations), ``width90`` (average width of the 90% interval) and
-        ``cover95`` (share of 95% intervals that cover the truth).
+        ``bias`` (average posterior mean minus the truth) and ``bias_se`` (its
+        Monte Carlo standard error: the sd of the errors over sqrt(sims)),
+        ``median_bias`` (average posterior median minus the truth), ``p5``,
+        ``p95`` (5-95% range of the posterior means across simulations),
+        ``width90`` (average width of the 90% interval) and ``cover95`` (share
+        of 95% intervals that cover the truth).
     """
-    rhat_cols = [f"{name}_rhat" for name in PARAMETERS]
-    failed = (results[rhat_cols] > 1.01).any(axis=1) | (results["divergences"] > 0)
-    results = results.assign(failed=failed)
+    results = results.assign(failed=failed(results))
     if drop_failures:
         results = results[~results["failed"]]
     rows = []
-    for (design, prior, size), group in results.groupby(["design", "prior", "size"], sort=False):
+    for keys, group in results.groupby(_KEYS, sort=False):
         for name in PARAMETERS:
             truth = _truth(group, name)
-            means = group[f"{name}_mean"]
+            errors = group[f"{name}_mean"] - truth
             cover = (group[f"{name}_q2.5"] <= truth) & (truth <= group[f"{name}_q97.5"])
             rows.append({
-                "design": design, "prior": prior, "size": size, "parameter": name,
+                **dict(zip(_KEYS, keys)), "parameter": name,
                 "sims": len(group), "failed": float(group["failed"].mean()),
-                "mean": means.mean(), "bias": (means - truth).mean(),
-                "p5": means.quantile(0.05), "p95": means.quantile(0.95),
+                "mean": group[f"{name}_mean"].mean(), "bias": errors.mean(),
+                "bias_se": errors.std(ddof=1) / np.sqrt(len(group)),
+                "median_bias": (group[f"{name}_q50"] - truth).mean(),
+                "p5": group[f"{name}_mean"].quantile(0.05), "p95": group[f"{name}_mean"].quantile(0.95),
                 "width90": (group[f"{name}_q95"] - group[f"{name}_q5"]).mean(),
                 "cover95": cover.mean(),
             })
-    return pd.DataFrame(rows).set_index(["design", "prior", "size", "parameter"])
+    return pd.DataFrame(rows).set_index([*_KEYS, "parameter"])
 
+
+def cell_table(table: pd.DataFrame, parameter: str, *, design: str = "A",
+               program: str = "marginal") -> pd.DataFrame:
+    """One parameter's rows of :func:`summarise` or :func:`paired_differences`, in the grid's order.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`summarise` (indexed by program, design, prior, size,
+        parameter) or :func:`paired_differences` (design, prior, size, parameter).
+    parameter : str
+        One of :data:`PARAMETERS`.
+    design, program : str
+        Which rows.
+
+    Returns
+    -------
+    DataFrame indexed by (size, prior), sizes and priors in the order of
+        :data:`SIZES` and :data:`PRIORS`, with the cells the grid has.
+    """
+    if parameter not in PARAMETERS:
+        raise ValueError(f"parameter must be one of {PARAMETERS}; got {parameter!r}")
+    rows = table.xs(parameter, level="parameter")
+    if "program" in rows.index.names:
+        rows = rows.xs(program, level="program")
+    rows = rows.xs(design, level="design").reset_index()
+    rows["size"] = pd.Categorical(rows["size"], list(SIZES))
+    rows["prior"] = pd.Categorical(rows["prior"], list(PRIORS))
+    return rows.sort_values(["size", "prior"]).set_index(["size", "prior"])
+
+
+def paired_differences(results: pd.DataFrame, *, baseline: str = "true", program: str = "marginal",
+                       parameters: tuple[str, ...] = PARAMETERS) -> pd.DataFrame:
+    """How each prior moves the posterior means against ``baseline``, on the same data sets.
+
+    The study's common random numbers give every prior of a design and size the
+    same data sets, so the difference of posterior means, simulation by
+    simulation, isolates the prior's effect; its Monte Carlo standard error is
+    the sd of those differences over sqrt(simulations), far smaller than that
+    of either cell's bias.
+
+    Returns
+    -------
+    DataFrame indexed by (design, prior, size, parameter), columns ``sims``
+        (simulations with both fits), ``diff`` (average difference of
+        posterior means, prior minus baseline), ``se`` (its Monte Carlo
+        standard error) and ``z`` (diff / se).
+    """
+    _check_results(results, [*_KEYS, "sim"] + [f"{name}_mean" for name in parameters])
+    rows = results[results["program"] == program]
+    base = rows[rows["prior"] == baseline].set_index(["design", "size", "sim"])
+    if base.empty:
+        raise ValueError(f"no simulations with the {baseline!r} prior and the {program!r} program in results")
+    out = []
+    for (design, prior, size), group in rows[rows["prior"] != baseline].groupby(["design", "prior", "size"],
+                                                                               sort=False):
+        paired = group.set_index(["design", "size", "sim"]).join(base, rsuffix="_base", how="inner")
+        if paired.empty:
+            continue
+        for name in parameters:
+            diff = paired[f"{name}_mean"] - paired[f"{name}_mean_base"]
+            se = diff.std(ddof=1) / np.sqrt(len(diff))
+            out.append({"design": design, "prior": prior, "size": size, "parameter": name, "sims": len(diff),
+                        "diff": diff.mean(), "se": se, "z": diff.mean() / se if se > 0 else np.nan})
+    return pd.DataFrame(out).set_index(["design", "prior", "size", "parameter"])
+
+
+def predicted_pull(design: str, size: str, prior: str, *, sigma_b: float | None = None) -> dict:
+    """The pull of a prior on (gamma_0, gamma_1) against the true prior, by a normal approximation.
+
+    Given sigma_b and sigma_y, each group's least-squares slope b_j is its
+    slope beta_j plus noise of variance sigma_y^2 / Sxx_j, and gamma is the
+    coefficient of a weighted regression of the b_j on (1, u_j), each with
+    variance tau_j^2 = sigma_b^2 + sigma_y^2 / Sxx_j. With the data's precision
+    matrix P = X' diag(1 / tau^2) X and a normal prior N(m0, S0), the posterior
+    mean is (P + S0^-1)^-1 (P gamma_hat + S0^-1 m0). Two normal priors with the
+    same S0 differ by (P + S0^-1)^-1 S0^-1 (m0 - m0_true): the data's
+    gamma_hat cancels, so given sigma_b and sigma_y the pull is the same in
+    every data set. A flat prior's posterior mean is gamma_hat itself; its
+    difference from the true prior's averages 0 over data sets
+    (gamma_hat ~ N(gamma, P^-1)), which is what is returned for it.
+
+    Parameters
+    ----------
+    design, size : str
+        A design and size of the grid.
+    prior : str
+        One of :data:`GAMMA_PRIORS`.
+    sigma_b : float, optional
+        The sigma_b to condition on; default its true value. (sigma_y is held
+        at its true value: the data pin it down.)
+
+    Returns
+    -------
+    dict
+        ``data_sd_gamma_0``, ``data_sd_gamma_1`` (posterior sds under a flat
+        prior), ``shrink`` (the prior's weight per component, the diagonal of
+        (P + S0^-1)^-1 S0^-1, under ``prior``) and ``pull_gamma_0``,
+        ``pull_gamma_1`` (change of the posterior mean, ``prior`` minus the
+        true prior).
+    """
+    if prior not in GAMMA_PRIORS:
+        raise ValueError(f"prior must be one of {GAMMA_PRIORS}; got {prior!r}")
+    sigma_b = TRUTH["sigma_b"] if sigma_b is None else sigma_b
+    if isinstance(sigma_b, bool) or not np.isfinite(sigma_b) or sigma_b <= 0:
+        raise ValueError(f"sigma_b must be a positive number; got {sigma_b!r}")
+    d = design_for(design, size)
+    n = SIZES[size][1]
+    x = d.x.reshape(d.J, n)
+    sxx = (x * x).sum(axis=1)
+    tau2 = sigma_b**2 + TRUTH["sigma_y"] ** 2 / sxx
+    X = np.column_stack([np.ones(d.J), d.u])
+    p_data = X.T @ (X / tau2[:, None])
+    gamma = np.array([TRUTH["gamma_0"], TRUTH["gamma_1"]])
+
+    def posterior_mean(name):
+        spec = PRIORS[name]["gamma"]
+        if spec is None:
+            return gamma, np.zeros(2)
+        p0 = np.eye(2) / spec[1] ** 2
+        post = np.linalg.solve(p_data + p0, p_data @ gamma + p0 @ np.full(2, spec[0]))
+        return post, np.diag(np.linalg.solve(p_data + p0, p0))
+
+    mean, shrink = posterior_mean(prior)
+    base, _ = posterior_mean("true")
+    sd = np.sqrt(np.diag(np.linalg.inv(p_data)))
+    return {"data_sd_gamma_0": float(sd[0]), "data_sd_gamma_1": float(sd[1]), "shrink": shrink.tolist(),
+            "pull_gamma_0": float(mean[0] - base[0]), "pull_gamma_1": float(mean[1] - base[1])}
 
 
 def failure_reasons(results: pd.DataFrame) -> pd.DataFrame:
@@ -421,22 +624,21 @@ def failure_reasons(results: pd.DataFrame) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame indexed by (design, prior, size), columns ``rhat_over_1_01`` (share
-        of simulations with any recorded parameter's R-hat above 1.01),
-        ``any_divergence`` (share with at least one divergence) and
-        ``min_bulk_ess`` (the smallest bulk ESS of any parameter in any simulation).
+    DataFrame indexed by (program, design, prior, size), columns
+        ``rhat_over_1_01`` (share of simulations with any recorded parameter's
+        R-hat above 1.01), ``any_divergence`` (share with at least one
+        divergence) and ``min_bulk_ess`` (the smallest bulk ESS of any
+        parameter in any simulation).
     """
     rhat_columns = [f"{name}_rhat" for name in PARAMETERS]
     ess_columns = [f"{name}_ess_bulk" for name in PARAMETERS]
-    missing = [c for c in rhat_columns + ess_columns + ["divergences"] if c not in results.columns]
-    if missing:
-        raise ValueError(f"results lack column(s) {missing[:3]}: pass the output of load_results or load_committed")
+    _check_results(results, rhat_columns + ess_columns + ["divergences", *_KEYS])
     flags = results.assign(
         rhat_over_1_01=(results[rhat_columns] > 1.01).any(axis=1),
         any_divergence=results["divergences"] > 0,
         min_bulk_ess=results[ess_columns].min(axis=1),
     )
-    return flags.groupby(["design", "prior", "size"])[["rhat_over_1_01", "any_divergence", "min_bulk_ess"]].agg(
+    return flags.groupby(_KEYS)[["rhat_over_1_01", "any_divergence", "min_bulk_ess"]].agg(
         {"rhat_over_1_01": "mean", "any_divergence": "mean", "min_bulk_ess": "min"})
 
 
@@ -452,15 +654,16 @@ def prior_pull_on_eta(results: pd.DataFrame, *, design: str = "A", size: str = "
     -------
     dict
         ``u_1`` (the group's predictor), ``added`` (mean change of
-        gamma_0 + gamma_1 u_1) and ``given_back`` (mean change of eta_1's error).
+        gamma_0 + gamma_1 u_1) and ``given_back`` (mean change of eta_1's
+        posterior mean), both paired by data set.
     """
     u_1 = float(design_for(design, size).u[0])
+    rows = results[(results["program"] == "marginal") & (results["design"] == design) & (results["size"] == size)]
     means = {}
     for name in (prior, baseline):
-        rows = results[(results["design"] == design) & (results["prior"] == name) & (results["size"] == size)]
-        if rows.empty:
+        cell = rows[rows["prior"] == name].set_index("sim")
+        if cell.empty:
             raise ValueError(f"no simulations of cell {design}/{name}/{size} in results")
-        means[name] = (rows["gamma_0_mean"].mean() + u_1 * rows["gamma_1_mean"].mean(),
-                       (rows["eta_1_mean"] - rows["true_eta_1"]).mean())
-    return {"u_1": u_1, "added": float(means[prior][0] - means[baseline][0]),
-            "given_back": float(means[prior][1] - means[baseline][1])}
+        means[name] = (cell["gamma_0_mean"] + u_1 * cell["gamma_1_mean"], cell["eta_1_mean"])
+    return {"u_1": u_1, "added": float((means[prior][0] - means[baseline][0]).mean()),
+            "given_back": float((means[prior][1] - means[baseline][1]).mean())}
