@@ -12,13 +12,20 @@
 // the worse choice, because the likelihood then ties eta_std to sigma_b.
 // Chapter 4 measures both.
 //
-// (Stan's other spelling, vector<offset=..., multiplier=sigma_b>[J] beta, keeps
-// the centred model block unchanged, but with PyStan 3.10 (Stan 2.32) random
-// initialisation fails when the multiplier is a parameter; hence the explicit form.)
+// Stan's other spelling, vector<offset=..., multiplier=sigma_b>[J] beta, keeps
+// the centred model block unchanged. We write the transform out instead: with a
+// multiplier that is itself a parameter, a chain that starts at a tiny sigma_b
+// can stay trapped there, which the explicit form avoids (stan-dev/stan#3088,
+// https://github.com/stan-dev/stan/issues/3088).
 //
 // The prior on (gamma_0, gamma_1) is data, so that one compiled program serves
 // every prior of the Monte Carlo study: normal(gamma_loc, gamma_scale), or an
 // improper uniform prior when flat_prior = 1.
+//
+// prior_only = 1 drops the likelihood: the draws are then from the prior, and
+// y_rep from the prior predictive distribution (chapter 4's prior predictive
+// check). This form suits that job: a priori eta_std is independent of sigma_b,
+// while the centred form's prior of (beta, sigma_b) is itself a funnel.
 data {
   int<lower=1> N;                          // number of individuals
   int<lower=1> J;                          // number of groups
@@ -29,6 +36,7 @@ data {
   int<lower=0, upper=1> flat_prior;        // 1: uniform prior on gamma_0, gamma_1
   vector[2] gamma_loc;                     // prior means of gamma_0, gamma_1
   vector<lower=0>[2] gamma_scale;          // prior sds of gamma_0, gamma_1
+  int<lower=0, upper=1> prior_only;        // 1: ignore y (prior predictive)
 }
 parameters {
   real alpha;                              // common intercept
@@ -50,13 +58,12 @@ model {
   sigma_b ~ cauchy(0, 5);                  // half-Cauchy through the <lower=0> bound
   sigma_y ~ cauchy(0, 5);
   eta_std ~ std_normal();                  // implies beta ~ normal(gamma_0 + gamma_1 * u, sigma_b)
-  y ~ normal(alpha + beta[group] .* x, sigma_y);
+  if (!prior_only) {
+    y ~ normal(alpha + beta[group] .* x, sigma_y);
+  }
 }
 generated quantities {
   vector[J] eta = beta - (gamma_0 + gamma_1 * u);                    // group effects
-  array[N] real y_rep = normal_rng(alpha + beta[group] .* x, sigma_y);  // posterior predictive
-  vector[N] log_lik;                                                 // pointwise log likelihood
-  for (i in 1:N) {
-    log_lik[i] = normal_lpdf(y[i] | alpha + beta[group[i]] * x[i], sigma_y);
-  }
+  // replicated data: posterior predictive, or prior predictive when prior_only = 1
+  array[N] real y_rep = normal_rng(alpha + beta[group] .* x, sigma_y);
 }

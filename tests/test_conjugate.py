@@ -198,3 +198,33 @@ def test_posterior_predictive_bad_input_is_named(kwargs, message):
     y = args.pop("y")
     with pytest.raises(ValueError, match=message):
         conjugate.posterior_predictive(y, **args)
+
+
+def test_regression_draws_have_the_closed_form_moments():
+    """BDA3 14.2: E[beta | y] = beta_hat, Cov = s^2 (n-k)/(n-k-2) (X'X)^-1, E[sigma^2 | y] = s^2 (n-k)/(n-k-2)."""
+    rng = np.random.default_rng(7)
+    n = 12
+    X = np.column_stack([np.ones(n), rng.normal(size=n)])
+    y = 1.0 + 2.0 * X[:, 1] + rng.normal(size=n)
+    beta, sigma = conjugate.regression_draws(X, y, n_draws=200_000, seed=8)
+    beta_hat, rss = np.linalg.lstsq(X, y, rcond=None)[:2]
+    s2, dof = rss[0] / (n - 2), n - 2
+    cov = s2 * dof / (dof - 2) * np.linalg.inv(X.T @ X)
+    se = np.sqrt(np.diag(cov) / 200_000)
+    assert np.all(np.abs(beta.mean(axis=0) - beta_hat) < 4 * se)
+    np.testing.assert_allclose(np.cov(beta.T), cov, rtol=0.02, atol=0.02 * np.sqrt(cov[0, 0] * cov[1, 1]))
+    assert np.mean(sigma**2) == pytest.approx(s2 * dof / (dof - 2), rel=0.02)
+    again, _ = conjugate.regression_draws(X, y, n_draws=5, seed=8)
+    np.testing.assert_array_equal(again, conjugate.regression_draws(X, y, n_draws=5, seed=8)[0])
+
+
+@pytest.mark.parametrize(("X", "y", "n_draws", "message"), [
+    ([[1.0, 0.0], [1.0, 1.0]], [1.0, 2.0], 10, "more observations than coefficients"),
+    ([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]], [1.0, 2.0, 3.0], 10, "full column rank"),
+    ([[1.0], [1.0]], [1.0, 2.0, 3.0], 10, r"shape \(n, k\) with n = len\(y\) = 3"),
+    ([[1.0], [np.nan], [1.0]], [1.0, 2.0, 3.0], 10, "NaN or inf"),
+    ([[1.0], [1.0], [1.0]], [1.0, 2.0, 3.0], 0, "n_draws"),
+])
+def test_regression_draws_bad_input_is_named(X, y, n_draws, message):
+    with pytest.raises(ValueError, match=message):
+        conjugate.regression_draws(X, y, n_draws=n_draws, seed=0)

@@ -15,7 +15,9 @@ from bhm.diagnostics import (
     ess_parts,
     gelman_rubin,
     gelman_rubin_parts,
+    group_slopes,
     rank_normalize,
+    sampler_efficiency,
     summarize,
 )
 from bhm.mcmc import metropolis_hastings
@@ -231,3 +233,77 @@ def test_bulk_and_folded_rhat_from_rank_normalize_equal_arviz(seed):
 def test_rank_normalize_errors(draws, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         rank_normalize(draws)
+
+
+# --------------------------------------------------------------------------- sampler_efficiency, group_slopes
+
+def _nuts_like(seed=0):
+    """An InferenceData shaped like a NUTS fit: 4 chains x 500 iid draws, known sampler statistics."""
+    rng = np.random.default_rng(seed)
+    posterior = {"a": rng.normal(size=(4, 500)), "b": rng.normal(size=(4, 500, 3))}
+    diverging = np.zeros((4, 500), dtype=bool)
+    diverging[1, :7] = True
+    tree_depth = np.full((4, 500), 3)
+    tree_depth[2, :5] = 10
+    n_steps = np.full((4, 500), 7)
+    return az.from_dict(posterior=posterior,
+                        sample_stats={"diverging": diverging, "tree_depth": tree_depth, "n_steps": n_steps})
+
+
+def test_sampler_efficiency_counts_and_ess():
+    idata = _nuts_like()
+    result = sampler_efficiency(idata, ["a", "b"])
+    assert result["divergences"] == 7 and result["treedepth_hits"] == 5
+    ess = [float(az.ess(idata.posterior["a"].values, method="bulk"))]
+    ess += [float(az.ess(idata.posterior["b"].values[..., k], method="bulk")) for k in range(3)]
+    assert result["min_ess_bulk"] == pytest.approx(min(ess))
+    # 2,000 iterations of 7 leapfrog steps each
+    assert result["ess_per_1000_gradients"] == pytest.approx(1000 * min(ess) / 14_000)
+    rhat = [float(az.rhat(idata.posterior["a"].values))]
+    rhat += [float(az.rhat(idata.posterior["b"].values[..., k])) for k in range(3)]
+    assert result["max_rhat"] == pytest.approx(max(rhat))
+    assert sampler_efficiency(idata, "a", max_treedepth=11)["treedepth_hits"] == 0
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("no sample_stats", "sample_stats group"),
+    ("no n_steps", r"lacks \['n_steps'\]"),
+    ("unknown name", r"var_names \['c'\] must name posterior variables"),
+])
+def test_sampler_efficiency_errors(change, message):
+    idata = _nuts_like()
+    names = ["a"]
+    if change == "no sample_stats":
+        idata = az.from_dict(posterior={"a": idata.posterior["a"].values})
+    elif change == "no n_steps":
+        del idata.sample_stats["n_steps"]
+    else:
+        names = ["c"]
+    with pytest.raises(ValueError, match=message):
+        sampler_efficiency(idata, names)
+
+
+def test_group_slopes_are_least_squares_slopes():
+    rng = np.random.default_rng(5)
+    group = np.repeat([1, 2, 3], [4, 7, 10])
+    x = rng.normal(size=group.size)
+    y = rng.normal(size=(6, group.size))               # six data sets at once
+    slopes = group_slopes(group, x, y)
+    assert slopes.shape == (6, 3)
+    for j in (1, 2, 3):
+        mine = group == j
+        for d in range(6):
+            assert slopes[d, j - 1] == pytest.approx(np.polyfit(x[mine], y[d, mine], 1)[0])
+    np.testing.assert_allclose(group_slopes(group, x, 2 + 3 * x), 3.0)   # exact lines: the slope itself
+
+
+@pytest.mark.parametrize(("group", "x", "y", "message"), [
+    ([1, 1, 2], [0.0, 1.0, 2.0], [1.0, 2.0, 3.0], r"groups \[2\] have fewer than two different x"),
+    ([0, 1, 1], [0.0, 1.0, 2.0], [1.0, 2.0, 3.0], "1-based"),
+    ([1.5, 1, 1], [0.0, 1.0, 2.0], [1.0, 2.0, 3.0], "whole numbers"),
+    ([1, 1, 1], [0.0, 1.0, 2.0], [1.0, 2.0], r"shape \(\.\.\., N\)"),
+    ([1, 1, 1], [0.0, 1.0, 2.0], [1.0, np.nan, 3.0], "finite"),
+])
+def test_group_slopes_errors(group, x, y, message):
+    with pytest.raises(ValueError, match=message):
+        group_slopes(group, x, y)

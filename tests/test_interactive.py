@@ -99,6 +99,23 @@ def test_pooling_slider_and_model_walk():
     assert walk.html.count("<button") == 2
 
 
+def test_model_walk_states_its_equations_and_tells_groups_apart():
+    walk = interactive.model_walk([0, 1, 0, 1, 0, 1], [1, 2, 3, 4, 5, 7], [1, 1, 2, 2, 3, 3], sizes=[2, 2, 2],
+                                  figure_id="t-walk", xlabel="x", ylabel="y",
+                                  lines={"one line": (3.0, 2.0), "own lines": ([1.0, 3.0, 5.0], [1.0, 1.0, 2.0])},
+                                  equations={"one line": "y = α + β x", "own lines": "y = α[j] + β[j] x"})
+    spec = _spec(walk)
+    assert spec["states"]["0"]["text"] == "one line: y = α + β x. Intercepts 3.00, slopes 2.00."
+    assert spec["states"]["1"]["text"] == ("own lines: y = α[j] + β[j] x. Intercepts from 1.00 to 5.00, "
+                                           "slopes from 1.00 to 2.00.")
+    colours = re.findall(r'"marker":\{"color":"(#[0-9a-f]{6})"', walk.html)
+    assert len(colours) == 3 and len(set(colours)) == 3       # tab10: three different colours
+    assert '"name":"group 2 (n = 2)"' in walk.html              # a legend entry per group
+    with pytest.raises(ValueError, match="equations given for models that lines does not have"):
+        interactive.model_walk([0, 1], [1, 2], [1, 1], sizes=[2], figure_id="w", xlabel="x", ylabel="y",
+                               lines={"a": (0, 1), "b": (1, 1)}, equations={"c": "y = x"})
+
+
 def _school_explorer(**change):
     arguments = {"boys": [[50.0, 70.0], [], [80.0]], "girls": [[60.0], [55.0, 65.0], [90.0, 100.0]],
                  "schools": ["a", "b", "c"], "complete": (65.0, 5.0),

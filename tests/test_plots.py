@@ -17,6 +17,27 @@ def ax():
     plt.close(fig)
 
 
+def test_funnel_ppc_statistic_and_shrinkage_target_draw_what_they_are_given(ax):
+    effect, log_scale = np.array([0.1, -0.2, 0.3, 0.0]), np.array([0.0, -1.0, 0.5, -2.0])
+    plots.funnel(ax, effect, log_scale, [0, 0, 0, 1], xlabel="effect", ylabel="log scale", title="t")
+    normal, divergent = ax.collections
+    np.testing.assert_array_equal(divergent.get_offsets(), [[0.0, -2.0]])
+    assert len(normal.get_offsets()) == 3 and divergent.get_label() == "divergent (1)"
+    assert ax.get_ylabel() == "log scale" and ax.get_title() == "t"
+    fig, (left, right) = plt.subplots(1, 2)
+    plots.ppc_statistic(left, {"m1": [1.0, 2.0, 3.0, 4.0], "m2": [0.0, 0.5]}, 2.5, xlabel="T",
+                        colors={"m1": "C0", "m2": "C1"})
+    labels = left.get_legend_handles_labels()[1]
+    assert sorted(labels) == ["m1: p = 0.50", "m2: p = 0.00", "observed"]      # P(T_rep >= T_obs)
+    plots.shrinkage(right, [2, 2, 10], [1.0, 3.0, 2.0], [1.2, 2.5, 1.9], 1.5, ylabel="y", target=1.8,
+                    target_label="E[mu | y]", jitter=0.1)
+    dashed = [line for line in right.lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and dashed[0].get_ydata()[0] == 1.8
+    xs = right.collections[0].get_offsets()[:, 0]
+    assert xs[0] != xs[1] and np.all(np.abs(np.log(xs / [2, 2, 10])) <= 0.1)   # jittered apart, within 10%
+    plt.close(fig)
+
+
 def test_good_input_draws():
     fig, axes = plt.subplots(1, 5)
     grid = np.linspace(0, 1, 5)
@@ -53,6 +74,23 @@ def test_good_input_draws():
     (lambda ax: plots.rank_histogram(ax, [0, 1], n_draws=99, bins=7), "must divide 100"),
     (lambda ax: plots.rank_ecdf_difference(ax, [-1, 3], n_draws=99), "ranks must lie in 0..99"),
     (lambda ax: plots.rank_ecdf_difference(ax, [], n_draws=99), "not empty"),
+    (lambda ax: plots.shrinkage(ax, [2, 10], [1.0, 2.0], [1.2, 1.9], 1.5, ylabel="y", jitter=2),
+     "jitter must lie in"),
+    (lambda ax: plots.funnel(ax, [0.1, 0.2], [0.0, 1.0, 2.0], [False, True], xlabel="x", ylabel="y"),
+     "log_scale has 3 values, but effect has 2"),
+    (lambda ax: plots.funnel(ax, [0.1, 0.2], [0.0, 1.0], [False], xlabel="x", ylabel="y"),
+     r"divergent must hold True/False, one per draw \(2\)"),
+    (lambda ax: plots.funnel(ax, [0.1, 0.2], [0.0, 1.0], [0.5, 2.0], xlabel="x", ylabel="y"),
+     "divergent must hold True/False"),
+    (lambda ax: plots.funnel(ax, [0.1, np.inf], [0.0, 1.0], [0, 1], xlabel="x", ylabel="y"),
+     "effect has values that are not finite"),
+    (lambda ax: plots.ppc_statistic(ax, {}, 1.0, xlabel="T", colors={}), "non-empty dict"),
+    (lambda ax: plots.ppc_statistic(ax, {"a": [1.0, 2.0]}, 1.0, xlabel="T", colors={"b": "red"}),
+     r"no colour for \['a'\]"),
+    (lambda ax: plots.ppc_statistic(ax, {"a": [1.0, np.nan]}, 1.0, xlabel="T", colors={"a": "red"}),
+     r"replicated\[a\] has values that are not finite"),
+    (lambda ax: plots.ppc_statistic(ax, {"a": [1.0, 2.0]}, np.nan, xlabel="T", colors={"a": "red"}),
+     "observed has values that are not finite"),
 ])
 def test_bad_input_is_named(ax, call, message):
     with pytest.raises(ValueError, match=message):

@@ -3,6 +3,9 @@
 Chapter 1 derives the posterior of the mean :math:`\\mu` of
 :math:`y_i \\overset{iid}{\\sim} \\mathcal N(\\mu, \\sigma^2)`, with
 :math:`\\sigma` known, under the prior :math:`\\mu \\sim \\mathcal N(\\mu_0, \\sigma_0^2)`.
+Chapter 4 adds :func:`regression_draws`: exact posterior draws of the normal
+linear regression under the noninformative prior (BDA3 Section 14.2), its
+complete-pooling model.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import numpy as np
 from scipy import stats
 
 __all__ = ["normal_posterior", "posterior_weight", "grid_posterior", "posterior_predictive",
-           "posterior_mean_mse", "conditional_group_means"]
+           "posterior_mean_mse", "conditional_group_means", "regression_draws"]
 
 
 def _positive_scale(value, name: str) -> float:
@@ -341,3 +344,53 @@ def conditional_group_means(ybar, n, *, sigma_y: float, sigma_alpha: float, mu_l
     overall = (mu_loc / mu_scale**2 + np.sum(ybar / v)) / (1 / mu_scale**2 + np.sum(1 / v))
     lam = posterior_weight(n, sigma=sigma_y, sigma0=sigma_alpha)
     return lam * ybar + (1 - lam) * overall, float(overall)
+
+
+def regression_draws(X, y, *, n_draws: int, seed):
+    """Exact posterior draws of :math:`y \\sim \\mathcal N(X\\beta, \\sigma^2 I)` under :math:`p(\\beta, \\sigma^2) \\propto \\sigma^{-2}`.
+
+    BDA3 Section 14.2: with :math:`\\hat\\beta = (X^\\top X)^{-1} X^\\top y` and
+    :math:`s^2 = \\lVert y - X\\hat\\beta\\rVert^2 / (n - k)`,
+
+    .. math::
+
+        \\sigma^2 \\mid y \\sim \\text{Inv-}\\chi^2(n - k, s^2), \\qquad
+        \\beta \\mid \\sigma, y \\sim \\mathcal N\\big(\\hat\\beta, \\sigma^2 (X^\\top X)^{-1}\\big).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, k)
+        Design matrix of full column rank, with n > k (e.g. a column of ones and x).
+    y : array_like, shape (n,)
+    n_draws : int
+        Number of independent draws.
+    seed : int or numpy.random.Generator
+
+    Returns
+    -------
+    beta : numpy.ndarray, shape (n_draws, k)
+    sigma : numpy.ndarray, shape (n_draws,)
+    """
+    try:
+        X = np.asarray(X, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("X must be a numeric matrix of shape (n, k)") from None
+    y = _observations(y)
+    if X.ndim != 2 or X.shape[0] != y.size:
+        raise ValueError(f"X must have shape (n, k) with n = len(y) = {y.size}; got {X.shape}")
+    n, k = X.shape
+    if n <= k:
+        raise ValueError(f"need more observations than coefficients; got n = {n}, k = {k}")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or inf")
+    if np.linalg.matrix_rank(X) < k:
+        raise ValueError("X must have full column rank: a column is a combination of the others")
+    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
+        raise ValueError(f"n_draws must be a whole number >= 1; got {n_draws!r}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    V = np.linalg.inv(X.T @ X)
+    beta_hat = V @ X.T @ y
+    s2 = np.sum((y - X @ beta_hat) ** 2) / (n - k)
+    sigma = np.sqrt((n - k) * s2 / rng.chisquare(n - k, size=n_draws))
+    beta = beta_hat + sigma[:, None] * (rng.standard_normal((n_draws, k)) @ np.linalg.cholesky(V).T)
+    return beta, sigma

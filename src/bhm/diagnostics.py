@@ -13,6 +13,11 @@
   fold) of today's R-hat.
 * :func:`summarize` puts the classic R-hat next to the split, bulk and
   folded R-hats and the bulk and tail effective sample sizes of ArviZ.
+* :func:`sampler_efficiency` condenses a NUTS fit into the numbers that
+  compare two parameterisations (chapter 4): divergences, tree-depth hits,
+  the smallest bulk ESS, ESS per 1,000 gradient evaluations, the largest R-hat.
+* :func:`group_slopes` is a test statistic for grouped posterior predictive
+  checks: each group's least-squares slope, for observed or replicated data.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ __all__ = [
     "ess_parts",
     "gelman_rubin",
     "gelman_rubin_parts",
+    "group_slopes",
     "rank_normalize",
+    "sampler_efficiency",
     "summarize",
 ]
 
@@ -423,6 +430,104 @@ def summarize(idata_or_draws, var_names=None) -> pd.DataFrame:
                 "ess_tail": float(az.ess(theta, method="tail")),
             }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def sampler_efficiency(idata, var_names, *, max_treedepth: int = 10) -> dict:
+    """How well NUTS did on a fit, in numbers that do not depend on the machine.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A NUTS fit: a ``posterior`` group and a ``sample_stats`` group with
+        ``diverging``, ``tree_depth`` and ``n_steps`` (the leapfrog steps, i.e.
+        gradient evaluations, of each iteration), as :func:`bhm.stan.sample`
+        returns.
+    var_names : sequence of str
+        The posterior variables whose slowest one counts (scalars or arrays:
+        every element counts).
+    max_treedepth : int
+        The maximum tree depth the sampler ran with.
+
+    Returns
+    -------
+    dict
+        ``divergences`` and ``treedepth_hits`` (counts over all chains),
+        ``min_ess_bulk`` (the smallest bulk ESS of any element),
+        ``ess_per_1000_gradients`` (that ESS per 1,000 gradient evaluations of
+        the kept draws: the cost of one effective draw) and ``max_rhat``
+        (ArviZ's R-hat, the largest of any element).
+
+    Raises
+    ------
+    ValueError
+        If ``idata`` lacks a group, a sampler statistic or a variable.
+    """
+    for group in ("posterior", "sample_stats"):
+        if not isinstance(idata, az.InferenceData) or group not in idata.groups():
+            raise ValueError(f"idata must be an InferenceData with a {group} group (a NUTS fit)")
+    sampler = idata.sample_stats
+    missing = [name for name in ("diverging", "tree_depth", "n_steps") if name not in sampler]
+    if missing:
+        raise ValueError(f"idata.sample_stats lacks {missing}: sampler_efficiency needs a NUTS fit")
+    names = _as_list(var_names)
+    unknown = [name for name in names if name not in idata.posterior.data_vars]
+    if not names or unknown:
+        raise ValueError(f"var_names {unknown or names} must name posterior variables; "
+                         f"available: {list(idata.posterior.data_vars)}")
+    ess = az.ess(idata, var_names=names, method="bulk")
+    rhat = az.rhat(idata, var_names=names)
+    min_ess = min(float(ess[name].min()) for name in names)
+    return {
+        "divergences": int(sampler["diverging"].sum()),
+        "treedepth_hits": int((sampler["tree_depth"] >= max_treedepth).sum()),
+        "min_ess_bulk": min_ess,
+        "ess_per_1000_gradients": 1000 * min_ess / float(sampler["n_steps"].sum()),
+        "max_rhat": max(float(rhat[name].max()) for name in names),
+    }
+
+
+def group_slopes(group, x, y) -> np.ndarray:
+    """Each group's least-squares slope of y on x: a statistic for grouped predictive checks.
+
+    Parameters
+    ----------
+    group : array_like of int, shape (N,)
+        1-based group of each individual (groups 1..J, each with at least two
+        different values of x).
+    x : array_like, shape (N,)
+    y : array_like, shape (..., N)
+        Observed outcomes, or many replicated data sets stacked in front
+        (e.g. draws x individuals).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., J)
+        :math:`\\sum_{i \\in j} (x_i - \\bar x_j)(y_i - \\bar y_j) / \\sum_{i \\in j} (x_i - \\bar x_j)^2`
+        for every group j.
+    """
+    group = np.asarray(group)
+    try:
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("x and y must be numeric arrays") from None
+    if x.ndim != 1 or group.shape != x.shape or y.shape[-1:] != x.shape:
+        raise ValueError(f"group and x must have shape (N,) and y shape (..., N); "
+                         f"got {group.shape}, {x.shape} and {y.shape}")
+    if not np.issubdtype(group.dtype, np.integer) or group.size == 0 or group.min() < 1:
+        raise ValueError("group must hold whole numbers >= 1 (1-based groups)")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("x and y must be finite; found nan or inf")
+    J = int(group.max())
+    onehot = np.zeros((x.size, J))
+    onehot[np.arange(x.size), group - 1] = 1.0
+    counts = onehot.sum(axis=0)
+    centred_x = x - (x @ onehot / np.where(counts > 0, counts, 1))[group - 1]
+    sxx = (centred_x**2) @ onehot
+    if np.any(sxx <= 0):
+        raise ValueError(f"groups {(np.flatnonzero(sxx <= 0) + 1).tolist()[:5]} have fewer than two different x: "
+                         "no slope")
+    return (y * centred_x) @ onehot / sxx      # sum (x - xbar_j) y = sum (x - xbar_j)(y - ybar_j)
 
 
 def _autocovariance(theta):

@@ -352,7 +352,7 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
     for s, value in enumerate(sigma_values):
         note = f"  <- {marked_label}" if s == nearest else ""
         states[(s,)] = {"traces": {1: {"y": means[s]}, 2: {"y": [overall[s], overall[s]]}},
-                        "text": f"sigma_alpha = {value:.3g} points: estimates moved "
+                        "text": f"σ_α = {value:.3g} points: estimates moved "
                                 f"{np.mean(np.abs(means[s] - overall[s]) / np.maximum(np.abs(ybar - overall[s]), 1e-12)):.0%} "
                                 f"of the way to the groups' own means on average{note}"}
     hover = [f"group {j + 1}<br>n = {int(k)}<br>own mean {m:.1f} points" for j, (k, m) in enumerate(zip(n, ybar))]
@@ -371,15 +371,26 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
                       legend={"orientation": "h", "y": 1.08})
     fallback, ax = plt.subplots(figsize=(7, 3.4))
     plots.shrinkage(ax, x, ybar, means[start], float(overall[start]), ylabel=ylabel)
-    ax.set_title(states[(start,)]["text"], fontsize=7)
+    ax.set_title(states[(start,)]["text"].replace("  <- ", "\n"), fontsize=9)
     plt.close(fallback)
-    control = Control("sigma_alpha", "group-level sd sigma_alpha (points)",
+    control = Control("sigma_alpha", "group-level sd σ_α (points)",
                       tuple(f"{v:.3g}" for v in sigma_values), start=start)
     return interactive_figure(fig, [control], states, figure_id=figure_id, fallback_figure=fallback,
-                              alt="Group estimates at sigma_alpha = " + f"{sigma_values[start]:.3g}")
+                              alt="Group estimates at σ_α = " + f"{sigma_values[start]:.3g} points")
 
 
-def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, ylabel: str) -> InteractiveFigure:
+def _group_palette(J: int) -> list[str]:
+    """J distinguishable colours: matplotlib's qualitative tab10 (tab20 beyond ten groups)."""
+    import matplotlib as mpl
+
+    if J > 20:
+        raise ValueError(f"model_walk tells at most 20 groups apart by colour; got {J}")
+    cmap = mpl.colormaps["tab10" if J <= 10 else "tab20"]
+    return [mpl.colors.to_hex(cmap(j)) for j in range(J)]
+
+
+def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, ylabel: str,
+               equations: dict | None = None) -> InteractiveFigure:
     """Chapter 4: one data set, the group lines of a sequence of models, stepped through with buttons.
 
     Parameters
@@ -392,6 +403,12 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
         fitted line under that model (for complete pooling, J equal lines).
     sizes : array_like of int, shape (J,)
     figure_id, xlabel, ylabel : str
+    equations : dict, optional
+        Model name -> its equation as plain text (e.g. "y = α[j] + β x"),
+        shown in the readout of that step and in the static version.
+
+    Each group has its own colour (a qualitative palette, at most 20 groups),
+    in the live figure, its legend and the static version alike.
     """
     import matplotlib.pyplot as plt
     import plotly.graph_objects as go
@@ -401,13 +418,18 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
     group = np.asarray(group, dtype=int)
     names = list(lines)
     J = len(sizes)
-    palette = [f"hsl({int(h)}, 60%, 45%)" for h in np.linspace(0, 330, J)]
+    equations = equations or {}
+    unknown = [name for name in equations if name not in lines]
+    if unknown:
+        raise ValueError(f"equations given for models that lines does not have: {unknown}")
+    palette = _group_palette(J)
     ends = np.array([x.min(), x.max()])
     fig = go.Figure()
     for j in range(J):
         mine = group == j + 1
-        fig.add_trace(go.Scatter(x=_round(x[mine]), y=_round(y[mine]), mode="markers", showlegend=False,
-                                 marker={"color": palette[j], "size": 5, "opacity": 0.6},
+        fig.add_trace(go.Scatter(x=_round(x[mine]), y=_round(y[mine]), mode="markers",
+                                 name=f"group {j + 1} (n = {int(sizes[j])})", legendgroup=str(j),
+                                 marker={"color": palette[j], "size": 6, "opacity": 0.75},
                                  hovertemplate=f"group {j + 1} (n = {int(sizes[j])})<extra></extra>"))
     states = {}
     try:
@@ -415,33 +437,50 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
                  for name, pair in lines.items()}
     except ValueError:
         raise ValueError(f"each of lines' values must be (intercepts, slopes), numbers or arrays of shape ({J},)") from None
+
+    def span(values):
+        low, high = values.min(), values.max()
+        return f"{low:.2f}" if np.isclose(low, high) else f"from {low:.2f} to {high:.2f}"
+
+    readouts = {}
     for m, name in enumerate(names):
         intercepts, slopes = lines[name]
+        equation = f" {equations[name]}." if name in equations else ""
+        readouts[name] = f"{name}:{equation} Intercepts {span(intercepts)}, slopes {span(slopes)}."
         states[(m,)] = {"traces": {J + j: {"y": intercepts[j] + slopes[j] * ends} for j in range(J)},
-                        "text": f"{name}: intercepts from {intercepts.min():.2f} to {intercepts.max():.2f}, "
-                                f"slopes from {slopes.min():.2f} to {slopes.max():.2f}"}
+                        "text": readouts[name]}
     intercepts, slopes = (np.asarray(v, dtype=float) for v in lines[names[0]])
     for j in range(J):
         fig.add_trace(go.Scatter(x=_round(ends), y=_round(intercepts[j] + slopes[j] * ends), mode="lines",
-                                 showlegend=False, line={"color": palette[j], "width": 2},
+                                 showlegend=False, legendgroup=str(j), line={"color": palette[j], "width": 2.5},
                                  hovertemplate=f"group {j + 1} (n = {int(sizes[j])})<br>x %{{x:.2f}}, "
                                                f"fitted y %{{y:.2f}}<extra></extra>"))
-    fig.update_layout(xaxis_title=xlabel, yaxis_title=ylabel, height=420, template="plotly_white",
-                      margin={"l": 60, "r": 20, "t": 20, "b": 50})
-    fallback, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 2.8), sharey=True)
-    for ax, name in zip(np.atleast_1d(axes), names):
-        a, b = (np.asarray(v) for v in lines[name])
-        ax.scatter(x, y, s=3, c="0.6")
+    fig.update_layout(xaxis_title=xlabel, yaxis_title=ylabel, height=460, template="plotly_white",
+                      margin={"l": 60, "r": 20, "t": 20, "b": 50},
+                      legend={"orientation": "h", "y": -0.18, "font": {"size": 12}})
+    # static version: two panels a row, points and lines in their group's colour, the last cell a legend
+    rows = (len(names) + 2) // 2
+    fallback, axes = plt.subplots(rows, 2, figsize=(7, 2.6 * rows), sharex=True, sharey=True,
+                                  layout="constrained")
+    axes = np.atleast_1d(axes).ravel()
+    for ax, name in zip(axes, names):
+        a, b = lines[name]
         for j in range(J):
-            ax.plot(ends, a[j] + b[j] * ends, lw=1)
-        ax.set_title(name, fontsize=8)
-        ax.set_xlabel(xlabel)
-    np.atleast_1d(axes)[0].set_ylabel(ylabel)
-    fallback.tight_layout()
+            mine = group == j + 1
+            ax.scatter(x[mine], y[mine], s=10, color=palette[j], alpha=0.75, lw=0)
+            ax.plot(ends, a[j] + b[j] * ends, lw=1.5, color=palette[j])
+        ax.set_title(name + (f"\n{equations[name]}" if name in equations else ""), fontsize=9)
+    for ax in axes[len(names):]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], color=palette[j], marker="o", lw=1.5, label=f"group {j + 1} (n = {int(sizes[j])})")
+               for j in range(J)]
+    axes[-1].legend(handles=handles, loc="center", ncols=2, fontsize=9, frameon=False)
+    fallback.supxlabel(xlabel, fontsize=10)
+    fallback.supylabel(ylabel, fontsize=10)
     plt.close(fallback)
     control = Control("model", "model", tuple(names), kind="buttons")
     return interactive_figure(fig, [control], states, figure_id=figure_id, fallback_figure=fallback,
-                              alt="The group lines of each model: " + ", ".join(names))
+                              alt="The group lines of each model: " + "; ".join(readouts.values()))
 
 
 def school_explorer(boys, girls, *, schools, complete, partial, notes=None, figure_id: str, ylabel: str,

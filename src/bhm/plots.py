@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
-__all__ = ["COLORS", "use_style", "density_triplet", "shrinkage", "pooling_panel", "caterpillar", "rank_histogram", "rank_ecdf_difference"]
+__all__ = ["COLORS", "use_style", "density_triplet", "shrinkage", "pooling_panel", "caterpillar", "rank_histogram",
+           "rank_ecdf_difference", "funnel", "ppc_statistic"]
 
 #: Colour roles, the same on every page.
 COLORS = {
@@ -85,7 +86,8 @@ def density_triplet(ax, grid, *, prior, likelihood, posterior, xlabel: str):
     return ax
 
 
-def shrinkage(ax, sizes, no_pooling, partial_pooling, complete_pooling: float, *, ylabel: str):
+def shrinkage(ax, sizes, no_pooling, partial_pooling, complete_pooling: float, *, ylabel: str,
+              target: float | None = None, target_label: str = "shrinkage target", jitter: float = 0.0):
     """Arrows from each group's own estimate to its partial-pooling estimate.
 
     Parameters
@@ -99,12 +101,28 @@ def shrinkage(ax, sizes, no_pooling, partial_pooling, complete_pooling: float, *
         The one estimate of complete pooling, drawn as a horizontal line.
     ylabel : str
         Label of the estimate axis, with units.
+    target : float, optional
+        The value partial pooling shrinks towards (e.g. the posterior mean of
+        the population mean), drawn as a dashed purple line.
+    target_label : str
+        Its legend label.
+    jitter : float
+        Spread groups of equal size sideways by a factor of up to
+        ``exp(±jitter)`` (fixed seed), so that their arrows do not overlap.
     """
     checked = _arrays("shrinkage", sizes=sizes, no_pooling=no_pooling, partial_pooling=partial_pooling)
     sizes, no_pooling, partial_pooling = checked["sizes"], checked["no_pooling"], checked["partial_pooling"]
     if (sizes <= 0).any():
         raise ValueError("shrinkage: sizes must be positive (they are drawn on a log scale)")
+    if not 0 <= jitter <= 1:
+        raise ValueError(f"shrinkage: jitter must lie in [0, 1]; got {jitter!r}")
+    if jitter:
+        import numpy as np
+
+        sizes = sizes * np.exp(np.random.default_rng(0).uniform(-jitter, jitter, sizes.size))
     ax.axhline(complete_pooling, color=COLORS["complete"], lw=1.5, label="complete pooling")
+    if target is not None:
+        ax.axhline(target, color=COLORS["partial"], lw=1.5, ls="--", label=target_label)
     for n, a, b in zip(sizes, no_pooling, partial_pooling):
         ax.annotate("", xy=(n, b), xytext=(n, a),
                     arrowprops=dict(arrowstyle="->", color=COLORS["partial"], lw=1, alpha=0.7))
@@ -281,4 +299,79 @@ def rank_ecdf_difference(ax, ranks, *, n_draws: int, prob: float = 0.99, seed: i
                  fill_kwargs={"color": COLORS["prior"], "alpha": 0.25})
     ax.set_xlabel("fractional rank (rank + 1) / (L + 1)")
     ax.set_ylabel("ECDF minus uniform CDF")
+    return ax
+
+
+def funnel(ax, effect, log_scale, divergent, *, xlabel: str, ylabel: str, title: str | None = None):
+    """Posterior draws of a group effect against the log of its scale, divergent transitions in red.
+
+    The picture of Betancourt's "Diagnosing biased inference with divergences":
+    where the draws narrow into a funnel's neck and the divergences gather.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    effect : array_like, shape (S,)
+        Draws of one group effect (x axis).
+    log_scale : array_like, shape (S,)
+        Draws of the log of the group-level sd, e.g. log sigma_b (y axis).
+    divergent : array_like of bool, shape (S,)
+        Whether each draw ended a divergent transition.
+    xlabel, ylabel : str
+    title : str, optional
+    """
+    import numpy as np
+
+    checked = _arrays("funnel", effect=effect, log_scale=log_scale)
+    divergent = np.asarray(divergent)
+    if divergent.shape != checked["effect"].shape or not (
+            divergent.dtype == bool or np.isin(divergent, (0, 1)).all()):
+        raise ValueError(f"funnel: divergent must hold True/False, one per draw ({checked['effect'].size}); "
+                         f"got shape {divergent.shape}")
+    divergent = divergent.astype(bool)
+    x, y = checked["effect"], checked["log_scale"]
+    ax.scatter(x[~divergent], y[~divergent], s=3, color=COLORS["prior"], alpha=0.35, lw=0, label="draws")
+    ax.scatter(x[divergent], y[divergent], s=10, color=COLORS["posterior"], lw=0,
+               label=f"divergent ({divergent.sum()})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="lower right", markerscale=2)
+    return ax
+
+
+def ppc_statistic(ax, replicated: dict, observed: float, *, xlabel: str, colors: dict):
+    """Histograms of a test statistic over replicated data sets, one per model, and its observed value.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    replicated : dict of str to array_like, shape (S,)
+        Model label -> the statistic of each replicated data set.
+    observed : float
+        The statistic of the observed data, drawn as a black line.
+    xlabel : str
+    colors : dict of str to colour
+        Model label -> colour of its histogram (e.g. ``COLORS["complete"]``).
+
+    The legend gives each model's posterior predictive p-value,
+    P(T(y_rep) >= T(y)).
+    """
+    import numpy as np
+
+    if not isinstance(replicated, dict) or not replicated:
+        raise ValueError("ppc_statistic: replicated must be a non-empty dict of model label -> statistics")
+    missing = [label for label in replicated if label not in colors]
+    if missing:
+        raise ValueError(f"ppc_statistic: colors has no colour for {missing}")
+    observed = float(_arrays("ppc_statistic", observed=[observed])["observed"][0])
+    values = {label: _arrays("ppc_statistic", **{"replicated[" + label + "]": v})["replicated[" + label + "]"]
+              for label, v in replicated.items()}
+    for label, v in values.items():   # each model its own 30 bins: a narrow histogram stays visible
+        ax.hist(v, bins=30, color=colors[label], alpha=0.7, label=f"{label}: p = {np.mean(v >= observed):.2f}")
+    ax.axvline(observed, color=COLORS["truth"], lw=1.2, ls="--", label="observed")   # dashed: bars show through
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("replicated data sets")
+    ax.legend()
     return ax

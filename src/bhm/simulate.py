@@ -18,6 +18,7 @@ import numpy as np
 __all__ = [
     "Design", "draw_design", "group_sizes",
     "simulate_varying_slope", "simulate_varying_intercept", "simulate_varying_intercept_slope",
+    "simulate_varying_intercept_slope_u",
 ]
 
 
@@ -141,6 +142,64 @@ def simulate_varying_slope(design: Design, *, alpha=1.0, gamma_0=1.0, gamma_1=1.
     y = alpha + beta[design.group - 1] * design.x + rng.normal(0.0, sigma_y, size=design.N)
     return {"N": design.N, "J": design.J, "group": design.group, "x": design.x, "y": y, "u": design.u,
             "eta": eta, "beta": beta}
+
+
+def simulate_varying_intercept_slope_u(design: Design, *, gamma_0, gamma, tau, rho, sigma_y, seed) -> dict:
+    """One data set from the source course's full model: intercepts and slopes explained by u.
+
+    .. math::
+
+        y_i = \\alpha_{j[i]} + \\beta_{j[i]} x_i + \\epsilon_i, \\quad \\epsilon_i \\sim N(0, \\sigma_y^2);
+        \\qquad (\\alpha_j, \\beta_j)' = \\gamma_0 + \\gamma u_j + \\eta_j, \\quad \\eta_j \\sim MVN(0, \\Sigma),
+
+    with :math:`\\Sigma` of sds ``tau`` and correlation ``rho`` (``stan/varying_intercept_slope_u.stan``).
+
+    Parameters
+    ----------
+    design : Design
+        Fixed x, u and groups.
+    gamma_0, gamma : pair of float
+        (intercept, slope) at u = 0, and their change per unit of u.
+    tau : pair of float
+        Standard deviations of the intercept and slope effects (> 0).
+    rho : float
+        Correlation of the two effects, in (-1, 1).
+    sigma_y : float
+        Standard deviation of the individual-level noise.
+    seed : int or numpy.random.Generator
+
+    Returns
+    -------
+    dict
+        Stan data ``N, J, group, x, y, u`` plus the truth: ``eta`` (shape (J, 2)),
+        ``alpha`` and ``beta`` (shape (J,)).
+    """
+    if not isinstance(design, Design):
+        raise ValueError(f"design must be a bhm.simulate.Design (from draw_design); got {type(design).__name__}")
+    pairs = {}
+    for name, value in (("gamma_0", gamma_0), ("gamma", gamma), ("tau", tau)):
+        try:
+            pair = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            pair = np.full(1, np.nan)
+        if pair.shape != (2,) or not np.all(np.isfinite(pair)):
+            raise ValueError(f"{name} must be a pair of finite numbers (intercept, slope); got {value!r}")
+        pairs[name] = pair
+    if np.any(pairs["tau"] <= 0):
+        raise ValueError(f"tau must be positive; got {tau!r}")
+    _check_parameters(locations={"rho": rho}, scales={"sigma_y": sigma_y})
+    if not -1 < rho < 1:
+        raise ValueError(f"rho must lie in (-1, 1); got {rho!r}")
+    rng = _rng(seed)
+    t = pairs["tau"]
+    cov = np.array([[t[0] ** 2, rho * t[0] * t[1]], [rho * t[0] * t[1], t[1] ** 2]])
+    eta = rng.multivariate_normal([0.0, 0.0], cov, size=design.J)
+    effects = pairs["gamma_0"] + np.outer(design.u, pairs["gamma"]) + eta     # (J, 2)
+    alpha, beta = effects[:, 0], effects[:, 1]
+    j = design.group - 1
+    y = alpha[j] + beta[j] * design.x + rng.normal(0.0, sigma_y, size=design.N)
+    return {"N": design.N, "J": design.J, "group": design.group, "x": design.x, "y": y, "u": design.u,
+            "eta": eta, "alpha": alpha, "beta": beta}
 
 
 def simulate_varying_intercept(sizes, *, mu_alpha, sigma_alpha, sigma_y, seed) -> dict:
