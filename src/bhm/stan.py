@@ -269,28 +269,37 @@ def _sample_pystan(name, code, data, *, chains, draws, warmup, seed, thin, adapt
 # socket by a thread (the module releases the GIL while Stan runs). Same module,
 # same arguments, same seeds: the draws equal PyStan's bit for bit.
 #
-# One catch: Stan's autodiff tape lives in thread-local storage, set up only for
-# the thread that loaded the module into the process; any other thread that
-# samples through it crashes (a segfault, no exception). So each module is used
-# in process only by the thread that loaded it (`_OWNER`); another thread's fit
-# runs in a fresh process of its own (slower by the process's start-up, a
-# second or two, and rare: thread pools whose threads first load the module,
-# Dask's workers among them, own it).
+# Two catches. Stan's autodiff tape lives in thread-local storage, set up only
+# for the thread that loaded the module into the process; any other thread that
+# samples through it crashes (a segfault, no exception). And with several
+# programs' modules loaded into one process, a call into one can construct
+# another program's model. So a module is called in process only by the thread
+# that loaded it, and only while it is the one program loaded here (`_OWNER`);
+# every other fit runs in a fresh process of its own, slower by that process's
+# start-up (a second or two). A study's worker that fits one program, or
+# calibration's, stays in process.
 _SERVICES: dict[str, object] = {}
 _OWNER: dict[str, int] = {}
 
 
 def _claim(code: str) -> bool:
-    """Record this thread as the one that loads program ``code``'s module, unless another did first.
+    """Record that program ``code``'s module is (or may be) loaded into this process by this thread.
 
-    Returns whether this thread may call the module in this process.
+    Returns whether this thread may call the module in this process: only if it
+    is the thread that loaded it, and no other program's module has been loaded
+    into this process. (Measured: with several httpstan modules loaded in one
+    process, a call into one of them can construct another program's model;
+    with programs that share a data block that would be silent. PyStan's own
+    route loads every program it samples into the calling process, so any
+    program sampled through :func:`sample` counts.)
     """
     import threading
 
     import httpstan.models
 
-    owner = _OWNER.setdefault(httpstan.models.calculate_model_name(code), threading.get_ident())
-    return owner == threading.get_ident()
+    name = httpstan.models.calculate_model_name(code)
+    owner = _OWNER.setdefault(name, threading.get_ident())
+    return owner == threading.get_ident() and set(_OWNER) == {name}
 
 
 def _services_module(name: str, code: str, data: dict):
@@ -401,7 +410,7 @@ def _sample_pystan_arrays(name, code, data, *, chains, draws, warmup, seed, thin
                           timing=None):
     options = dict(chains=chains, draws=draws, warmup=warmup, seed=seed, thin=thin, adapt_delta=adapt_delta,
                    max_treedepth=max_treedepth)
-    if not _claim(code):  # another thread of this process loaded the module: sample in a fresh process
+    if not _claim(code):  # another thread or program loaded a module here: sample in a fresh process
         import concurrent.futures as cf
         import multiprocessing as mp
 
