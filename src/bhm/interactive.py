@@ -158,7 +158,8 @@ def interactive_figure(fig, controls: list[Control], states: dict, *, figure_id:
                        for index, update in traces.items()},
             "text": str(state.get("text", "")),
         }
-    plot_div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"{figure_id}-plot",
+    fig.update_layout(autosize=True)  # fill the column (plotly.js draws 700 px wide otherwise)
+    plot_div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"{figure_id}-plot", default_width="100%",
                            config={"displaylogo": False, "responsive": True})
     control_html = []
     for control in controls:
@@ -200,6 +201,8 @@ _SCRIPT = """(function () {
   var live = root.querySelector(".bhm-live"), fallback = root.querySelector(".bhm-fallback");
   live.hidden = false; fallback.classList.add("bhm-has-live");
   var plot = document.getElementById(spec.plot), readout = root.querySelector(".bhm-readout");
+  // plotly drew the figure while it was hidden (700 px wide): fit it to the column now
+  if (Plotly.Plots && Plotly.Plots.resize) { Plotly.Plots.resize(plot); }
   function positions() {
     return spec.controls.map(function (c) {
       if (c.kind === "slider") { return root.querySelector('input[name="' + c.name + '"]').value; }
@@ -323,7 +326,10 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
     means : array_like, shape (S, J)
         The groups' estimates at each value (e.g. conditional posterior means).
     overall : array_like, shape (S,)
-        The overall mean at each value.
+        E[mu_alpha | sigma_alpha, y] at each value: the target the group means
+        shrink towards (drawn dashed, in the partial-pooling colour; it runs from
+        the student-weighted grand mean as sigma_alpha -> 0 to the unweighted mean
+        of the group means as sigma_alpha grows).
     marked : float
         The posterior's value of the sd, marked on the slider's readout.
     marked_label, ylabel : str
@@ -364,13 +370,17 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
                              marker={"color": colors["partial"], "size": 8, "symbol": "diamond"}, text=hover,
                              hovertemplate="%{text}<br>estimate %{y:.1f} points<extra></extra>"))
     fig.add_trace(go.Scatter(x=[float(n.min() * 0.8), float(n.max() * 1.2)], y=[float(overall[start])] * 2,
-                             mode="lines", name="overall mean", line={"color": colors["complete"], "width": 2},
-                             hovertemplate="overall mean %{y:.1f} points<extra></extra>"))
+                             mode="lines", name="E[μ_α | σ_α, y]",
+                             line={"color": colors["partial"], "width": 2, "dash": "dash"},
+                             hovertemplate="E[μ_α | σ_α, y] %{y:.1f} points<extra></extra>"))
     fig.update_layout(xaxis={"title": "group size n_j (log scale)", "type": "log"}, yaxis_title=ylabel, height=400,
                       margin={"l": 60, "r": 20, "t": 20, "b": 50}, template="plotly_white",
                       legend={"orientation": "h", "y": 1.08})
     fallback, ax = plt.subplots(figsize=(7, 3.4))
-    plots.shrinkage(ax, x, ybar, means[start], float(overall[start]), ylabel=ylabel)
+    # complete pooling is the student-weighted grand mean; the target is E[mu_alpha | sigma_alpha, y]
+    grand_mean = float(np.sum(n * ybar) / np.sum(n))
+    plots.shrinkage(ax, x, ybar, means[start], grand_mean, ylabel=ylabel, target=float(overall[start]),
+                    target_label=r"$E[\mu_\alpha \mid \sigma_\alpha, y]$")
     ax.set_title(states[(start,)]["text"].replace("  <- ", "\n"), fontsize=9)
     plt.close(fallback)
     control = Control("sigma_alpha", "group-level sd σ_α (points)",
