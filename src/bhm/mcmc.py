@@ -569,7 +569,9 @@ def leapfrog(grad_log_target, x0, p0, step_size, n_steps):
     >>> bool(np.max(np.abs(h - h[0])) < 0.01)
     True
     """
-    x, p, gradient = _start_leapfrog(grad_log_target, x0, p0, step_size, n_steps)
+    x, p, gradient = _start_leapfrog(
+        grad_log_target, x0, p0, step_size, n_steps
+    )
     eps = float(step_size)
     positions = np.empty((n_steps + 1, x.size))
     momenta = np.empty((n_steps + 1, x.size))
