@@ -199,6 +199,29 @@ def test_compile_error_names_the_problem(tmp_path, monkeypatch):
         stan.sample("broken", {}, seed=1, engine="pystan")
 
 
+def test_compile_programs_names_bad_input_and_stanc_errors(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="unknown Stan program 'no_such_program'"):
+        stan.compile_programs(["no_such_program"])
+    with pytest.raises(ValueError, match="jobs must be a positive whole number"):
+        stan.compile_programs(["normal_mean"], jobs=0)
+    (tmp_path / "broken.stan").write_text("parameters { real mu; }\nmodel { mu ~ normal(0, sigma_undefined); }\n")
+    monkeypatch.setattr(stan, "STAN_DIR", tmp_path)
+    with pytest.raises(ValueError, match=r"(?s)could not compile program 'broken'.*sigma_undefined"):
+        stan.compile_programs(engine="pystan")  # every program of STAN_DIR, in a worker process
+
+
+def test_compile_programs_skips_what_the_cache_holds():
+    import httpstan.cache
+    import httpstan.models
+
+    stan.build("normal_mean", DATA, engine="pystan")  # compiled (or found) in this process
+    code = stan.program_code("normal_mean")
+    directory = httpstan.cache.model_directory(httpstan.models.calculate_model_name(code))
+    before = {p.name: p.stat().st_mtime_ns for p in directory.iterdir()}
+    assert stan.compile_programs(["normal_mean"], engine="pystan") == []
+    assert {p.name: p.stat().st_mtime_ns for p in directory.iterdir()} == before
+
+
 def test_the_engines_machinery_raises_no_python_warning():
     """Only StanWarning may leave a fit: aiohttp's per-app NotAppKeyWarning (under httpstan) stays inside.
 

@@ -11,6 +11,9 @@ resumes where it stopped.
 ``python -m bhm sbc --reps 1000 --fit matched --out results/sbc`` runs chapter
 7's simulation-based calibration of the Stan model (see :mod:`bhm.sbc`), resumable too.
 
+``python -m bhm compile [PROGRAM ...] [--jobs N]`` compiles the Stan programs
+that the engine's cache lacks, several at a time (``make book`` runs it first).
+
 ``python -m bhm doctor [--no-stan] [--lock FILE]`` checks that this machine can
 run the book (platform, Python, C++ compiler, Stan engine, packages against the
 lock file, Stan's cache, Chromium) and says what to do about each problem (see
@@ -84,10 +87,20 @@ def main(argv=None) -> int:
     doctor.add_argument("--lock", metavar="FILE",
                         help="the lock file to compare installed versions with (default: this platform's, "
                              "requirements/lock-py311-linux.txt or requirements/lock-py311-macos.txt)")
+    comp = commands.add_parser(
+        "compile",
+        help="compile the book's Stan programs ahead of use, several at a time",
+        description="Compile the Stan programs in stan/ that the engine's cache does not hold yet, JOBS "
+                    "compilers at a time (make book runs this before the chapters).",
+    )
+    comp.add_argument("programs", nargs="*", metavar="PROGRAM", help="programs to compile (default: all)")
+    comp.add_argument("--jobs", type=int, default=None, help="compilers at once (default: cores, at most 4)")
     args = parser.parse_args(argv)
 
     if args.command == "doctor":
         return _doctor(args)
+    if args.command == "compile":
+        return _compile(args)
     if args.command == "study":
         return _study(args)
     if args.command == "sbc":
@@ -114,6 +127,22 @@ def main(argv=None) -> int:
         for path in written:
             print(f"wrote {path}")
         print("Open them in Jupyter, replace each ... by your answer, and run the cells.")
+    return 0
+
+
+def _compile(args) -> int:
+    import time
+
+    from bhm import stan
+
+    start = time.perf_counter()
+    try:
+        done = stan.compile_programs(args.programs or None, jobs=args.jobs)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"compiled {len(done)} Stan program(s) in {time.perf_counter() - start:.0f} s"
+          + (f": {', '.join(done)}" if done else " (all were in the cache)"))
     return 0
 
 
