@@ -17,7 +17,7 @@ LOCK    := requirements/lock-py311-$(LOCK_OS).txt
 ASSETS := _build/assets
 MATHJAX := $(ASSETS)/mathjax/tex-chtml.js
 
-.PHONY: book test chromium linkcheck lock clean
+.PHONY: book test lab chromium linkcheck lock clean
 
 # Everything from the lock, each file checked against its hash (the lock pins pip
 # too); then bhm itself, editable, built with the lock's setuptools.
@@ -99,6 +99,14 @@ chromium:
 
 test: book chromium
 	$(BIN)/python -m pytest
+
+# The exercise route: write the student notebooks that exercises/ lacks (the ones
+# there, with your answers, are kept) and open JupyterLab on them. The chapters'
+# sources, book/*.md, open there as notebooks too (jupytext's extension: right-click,
+# Open With, Jupytext Notebook). tests/test_jupyterlab.py walks this route.
+lab: $(STAMP)
+	$(BIN)/python -m bhm exercises --out exercises/ --keep
+	$(BIN)/python -m jupyterlab --ServerApp.root_dir=. exercises/
 
 # Not part of the tests: external sites come and go, and CI has no network.
 # Jupyter Book 1 writes the report to _build/html/output.txt.

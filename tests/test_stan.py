@@ -199,6 +199,36 @@ def test_compile_error_names_the_problem(tmp_path, monkeypatch):
         stan.sample("broken", {}, seed=1, engine="pystan")
 
 
+def test_inside_a_running_event_loop_stan_leaves_the_loop_alone():
+    """In Jupyter the kernel's loop runs: PyStan must not run the kernel's other tasks re-entrantly
+    (nest_asyncio did, and JupyterLab's "Run All" lost its queued cells). Same draws as outside a loop."""
+    import asyncio
+
+    async def cell():
+        ticks = []
+
+        async def kernel_task():  # stands for the kernel's queued messages
+            while True:
+                ticks.append(None)
+                await asyncio.sleep(0.001)
+
+        task = asyncio.create_task(kernel_task())
+        await asyncio.sleep(0.01)
+        before = len(ticks)
+        idata = stan.sample("normal_mean", DATA, seed=5)  # blocks the loop, as a cell does
+        arrays = stan.sample_arrays("normal_mean", DATA, seed=5, chains=2, draws=50, warmup=50)
+        during = len(ticks) - before
+        task.cancel()
+        return idata, arrays, during
+
+    idata, arrays, during = asyncio.run(cell())
+    assert during == 0  # no task of the loop ran inside the calls
+    outside = stan.sample("normal_mean", DATA, seed=5)
+    np.testing.assert_array_equal(idata.posterior["mu"].values, outside.posterior["mu"].values)
+    np.testing.assert_array_equal(
+        arrays["mu"], stan.sample_arrays("normal_mean", DATA, seed=5, chains=2, draws=50, warmup=50)["mu"])
+
+
 def test_compile_programs_names_bad_input_and_stanc_errors(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="unknown Stan program 'no_such_program'"):
         stan.compile_programs(["no_such_program"])

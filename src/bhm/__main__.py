@@ -1,6 +1,6 @@
 """Command line of the course.
 
-``python -m bhm exercises --out DIR [--chapter N]`` writes one student notebook
+``python -m bhm exercises --out DIR [--chapter N] [--keep]`` writes one student notebook
 (.ipynb) per chapter: the chapter with the exercises' solutions taken out and
 their checks kept (see :mod:`bhm.exercises`).
 
@@ -47,6 +47,8 @@ def main(argv=None) -> int:
     exercises.add_argument("--chapter", type=int, action="append", metavar="N",
                            help="only chapter N (repeat for several); all chapters by default")
     exercises.add_argument("--book", metavar="DIR", help="the book's folder (default: the repository's book/)")
+    exercises.add_argument("--keep", action="store_true",
+                           help="keep the notebooks that already exist in DIR (your work); write only the missing ones")
     run = commands.add_parser(
         "study",
         help="run chapter 5's Monte Carlo study (resumable)",
@@ -117,15 +119,18 @@ def main(argv=None) -> int:
         from bhm.exercises import write_student_notebooks
 
         try:
-            written = write_student_notebooks(args.out, chapters=args.chapter, book_dir=args.book)
+            written = write_student_notebooks(args.out, chapters=args.chapter, book_dir=args.book,
+                                              overwrite=not args.keep)
         except ValueError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        if not written:
+        if not written and not args.keep:
             print("error: no chapters found; give the book's folder with --book", file=sys.stderr)
             return 2
         for path in written:
             print(f"wrote {path}")
+        if args.keep:
+            print(f"kept every notebook that was already in {args.out} (your work)")
         print("Open them in Jupyter, replace each ... by your answer, and run the cells.")
     return 0
 

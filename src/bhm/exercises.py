@@ -1643,7 +1643,7 @@ def student_notebook(chapter_md):
     return notebook
 
 
-def write_student_notebooks(out_dir, chapters=None, book_dir=None) -> list[Path]:
+def write_student_notebooks(out_dir, chapters=None, book_dir=None, *, overwrite: bool = True) -> list[Path]:
     """Write the student notebook of each chapter into ``out_dir``.
 
     Parameters
@@ -1654,6 +1654,9 @@ def write_student_notebooks(out_dir, chapters=None, book_dir=None) -> list[Path]
         Chapter numbers; all chapters by default.
     book_dir : path-like, optional
         The book's folder; :func:`default_book_dir` by default.
+    overwrite : bool, default True
+        With False, a notebook that already exists (a student's work) is kept
+        as it is and not counted as written.
 
     Returns
     -------
@@ -1675,6 +1678,8 @@ def write_student_notebooks(out_dir, chapters=None, book_dir=None) -> list[Path]
     written = []
     for path in files:
         target = out_dir / f"{path.stem}.ipynb"
+        if target.exists() and not overwrite:
+            continue
         nbformat.write(student_notebook(path), target)
         written.append(target)
     return written

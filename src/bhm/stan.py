@@ -170,15 +170,33 @@ def default_engine() -> str:
     return "cmdstanpy"
 
 
-def _allow_nested_event_loop() -> None:
-    """PyStan calls ``asyncio.run``, which fails inside Jupyter's running loop (PyStan FAQ)."""
+# PyStan runs each call through `asyncio.run`. Inside Jupyter the kernel's own
+# event loop is already running in the main thread, and the usual way out
+# (nest_asyncio, in PyStan's FAQ) runs PyStan's coroutines inside the kernel's
+# loop: the kernel's queued messages then get lost ("Task was destroyed but it
+# is pending!"), and JupyterLab's "Run All Cells" stops after the first cell that
+# samples (measured; tests/test_jupyterlab.py runs a student notebook that way).
+# So where an event loop runs, every PyStan call of this module runs in one
+# thread of its own that has no loop, one call at a time. One thread, always the
+# same: Stan's autodiff tape is set up only in the thread that first loads a
+# program's module (any other thread that samples through it segfaults, see
+# `_claim`). A model returned by `build` must then be used only through this
+# module, not through its own methods, in such a process.
+_STAN_THREAD = None
+
+
+def _off_the_event_loop(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` here, or in bhm's Stan thread if this thread runs an event loop."""
+    global _STAN_THREAD
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return
-    import nest_asyncio
+        return function(*args, **kwargs)
+    if _STAN_THREAD is None:
+        import concurrent.futures
 
-    nest_asyncio.apply()
+        _STAN_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="bhm-stan")
+    return _STAN_THREAD.submit(function, *args, **kwargs).result()
 
 
 def _pystan_fit_names(model, payload_options: dict, chains: int) -> list[str]:
@@ -220,7 +238,6 @@ def _build_pystan(name, code, data, seed, chatter):
     """PyStan's model of ``code`` with ``data``: compiled, or loaded from httpstan's cache."""
     stan = _import_pystan()
 
-    _allow_nested_event_loop()
     try:
         # httpstan compiles with setuptools, which leaves build/temp.* in the
         # working directory: compile from a scratch folder instead.
@@ -596,10 +613,13 @@ def build(program: str, data: dict, *, engine: str | None = None):
     prepared = _prepare_data(program, code, data)
     if engine == "cmdstanpy":
         return _build_cmdstanpy(program)
-    with _quiet() as chatter:
-        model = _build_pystan(program, code, prepared, 1, chatter)
-    _log_chatter(chatter.getvalue())
-    return model
+    def build_quietly():
+        with _quiet() as chatter:
+            model = _build_pystan(program, code, prepared, 1, chatter)
+        _log_chatter(chatter.getvalue())
+        return model
+
+    return _off_the_event_loop(build_quietly)
 
 
 def _compiled_pystan(code: str) -> bool:
@@ -754,8 +774,8 @@ def sample(
     _check_sampler_arguments(chains=chains, draws=draws, warmup=warmup, thin=thin, seed=seed)
     prepared = _prepare_data(program, code, data)
     run = _sample_pystan if engine == "pystan" else _sample_cmdstanpy
-    model, fit = run(
-        program, code, prepared, chains=chains, draws=draws, warmup=warmup, seed=int(seed), thin=thin,
+    model, fit = _off_the_event_loop(
+        run, program, code, prepared, chains=chains, draws=draws, warmup=warmup, seed=int(seed), thin=thin,
         adapt_delta=adapt_delta, max_treedepth=max_treedepth,
     )
     convert = dict(
@@ -824,8 +844,9 @@ def sample_arrays(
     _check_sampler_arguments(chains=chains, draws=draws, warmup=warmup, thin=thin, seed=seed)
     prepared = _prepare_data(program, code, data)
     run = _sample_pystan_arrays if engine == "pystan" else _sample_cmdstanpy_arrays
-    return run(program, code, prepared, chains=chains, draws=draws, warmup=warmup, seed=int(seed), thin=thin,
-               adapt_delta=adapt_delta, max_treedepth=max_treedepth, timing=timing)
+    return _off_the_event_loop(run, program, code, prepared, chains=chains, draws=draws, warmup=warmup,
+                               seed=int(seed), thin=thin, adapt_delta=adapt_delta, max_treedepth=max_treedepth,
+                               timing=timing)
 
 
 def _check_sampler_arguments(*, chains, draws, warmup, thin, seed) -> None:
