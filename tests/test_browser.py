@@ -10,6 +10,10 @@ On each page it waits for MathJax to typeset and checks that
   MathJax error, no raw ``$$``, ``\\(``, ``\\[`` or ``\\begin{`` in the visible text);
 * every image loaded (``naturalWidth > 0``);
 * the console shows no error, and no request failed or answered >= 400;
+* nothing inside the article is wider than the text column, at 1280 px and at
+  800 px (code, outputs, tables, formulas, figures: no sideways scrolling);
+* no stderr output, and no path of the build machine (the repository's folder,
+  ``site-packages``, the home folder) anywhere in the page;
 
 and saves a full-page screenshot to _build/screenshots/<page>.png.
 
@@ -197,6 +201,25 @@ BROKEN_IMAGES = """async () => {
           broken: images.filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src)};
 }"""
 
+# Elements inside the article that a reader would scroll sideways to read: a box
+# whose content is wider than the box (code, outputs, tables, wide formulas), or
+# an element that sticks out of the text column.
+OVERFLOW = """() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const right = article.getBoundingClientRect().right;
+  const wide = [];
+  for (const el of article.querySelectorAll('pre, table, img, mjx-container, div')) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0) continue;
+    const scrolls = el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible';
+    if (scrolls || box.right > right + 1) {
+      wide.push(`${el.tagName.toLowerCase()}.${String(el.className).split(' ')[0]} `
+                + `(${el.scrollWidth} px in ${el.clientWidth}): ${(el.textContent || '').trim().slice(0, 50)}`);
+    }
+  }
+  return wide;
+}"""
+
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$]*\\[A-Za-z]+[^$]*\$")
 
 
@@ -257,8 +280,14 @@ def test_page_in_browser(page, site, browser):
         images = tab.evaluate(BROKEN_IMAGES)
         tab.evaluate("() => document.fonts.ready.then(() => true)")
         text = tab.evaluate(VISIBLE_TEXT)
+        wide = {1280: tab.evaluate(OVERFLOW)}
         SHOTS.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=SHOTS / f"{page.replace('/', '__')}.png", full_page=True, timeout=TIMEOUT_MS)
+        tab.set_viewport_size({"width": 800, "height": 900})  # a narrow window: nothing cut off either
+        tab.wait_for_timeout(500)
+        wide[800] = tab.evaluate(OVERFLOW)
+        stderr = tab.locator(".output.stderr, .cell_output .stderr").count()
+        html = tab.content()
     finally:
         context.close()
 
@@ -277,6 +306,14 @@ def test_page_in_browser(page, site, browser):
         failures.append(f"raw TeX in the visible text: {raw[:10]}")
     if images["broken"]:
         failures.append(f"images that did not load: {images['broken']}")
+    for width, elements in wide.items():
+        if elements:
+            failures.append(f"wider than the column at {width} px: {elements[:8]}")
+    if stderr:
+        failures.append(f"{stderr} stderr outputs on the page (say warnings in prose)")
+    machine = [marker for marker in (str(ROOT), "site-packages", str(Path.home()) + "/") if marker in html]
+    if machine:
+        failures.append(f"paths of the build machine in the page: {machine}")
     assert not failures, f"{page}:\n  " + "\n  ".join(failures)
 
 
