@@ -29,7 +29,7 @@ import pytest
 
 from bhm.exercises import CHECKS, write_student_notebooks
 
-from test_browser import CHROMIUM_ARGS, LOCAL_HOSTS, _chromium
+from test_browser import LOCAL_HOSTS, browser  # noqa: F401 (browser: Chromium, or a skip that says why)
 
 ROOT = Path(__file__).parents[1]
 SHOTS = ROOT / "_build" / "screenshots"
@@ -88,18 +88,6 @@ def lab(tmp_path_factory):
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("no Chromium (looked at $BHM_CHROMIUM, chromium on PATH, /usr/bin/chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the `test` extra)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _outputs(tab) -> list[str]:
