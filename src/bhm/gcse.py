@@ -12,7 +12,13 @@ for student i in school j.  :func:`fit_ml` estimates it by maximum likelihood
 (not REML) with statsmodels' ``MixedLM``; it is the non-Bayesian reference
 that the book's hierarchical models are compared with.  :func:`fit_bayes`
 samples its Bayesian version in Stan (``stan/gcse_marginal.stan``), and the
-rest of the module summarises that posterior for chapter 6.
+rest of the module summarises that posterior for chapter 6. Between the two:
+:func:`fit_ml` with ``reml=True`` (REML), :func:`fit_ml_profiled` (ML or
+REML maximised as lme4 does, reaching boundary estimates such as a
+correlation of +-1 in small subsamples drawn by :func:`sample_schools`), and
+:func:`empirical_bayes` (the schools' normal conditional distributions at the
+estimates, lme4's ``condVar``). :func:`replicate_scores` and
+:func:`score_statistics` make a posterior predictive check.
 
 Two settings make the fit agree with lme4's ``lmer(..., REML = FALSE)``:
 
