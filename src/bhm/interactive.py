@@ -628,4 +628,4 @@ def gcse_school_explorer(df, idata, *, figure_id: str, start_school: str, ranks=
         complete=(lines["complete_intercept"].iloc[0], lines["complete_slope"].iloc[0]),
         partial=lines.loc[order, ["partial_intercept", "partial_slope"]].to_numpy(),
         notes=notes, figure_id=figure_id, ylabel="coursework score (points)",
-        label="school (lowest to highest posterior boys' mean)", start=order.index(str(start_school)))
+        label="school (by posterior boys' mean)", start=order.index(str(start_school)))
