@@ -29,6 +29,15 @@
 //     mean Q_j^{-1} (Sigma^{-1} mu + sum_{c in j} (n_c / sigma_y^2) ybar_c z_c).
 //     One exact draw from it per posterior draw of the hyperparameters gives
 //     draws from the joint posterior, with no Markov chain of their own.
+//     We draw it without inverting Sigma or Q_j (both are near-singular when
+//     rho is near +-1 or a sigma near 0, as at small J), by conditioning a
+//     joint draw (Matheron's rule): draw theta* ~ N(mu, Sigma) and, given it,
+//     cell means ybar*_c ~ N(z_c' theta*, sigma_y^2 / n_c); then
+//       theta = theta* + Sigma Z_j' V_j^{-1} (ybar_j - ybar*_j),
+//       V_j = Z_j Sigma Z_j' + diag(sigma_y^2 / n_c),
+//     has exactly the conditional distribution above (it is normal, and its
+//     mean and covariance are the conditional ones). Only V_j, at most 2 x 2
+//     and positive definite because sigma_y > 0, is solved against.
 //
 // Why bother. The posterior that NUTS sees has 6 dimensions instead of 152, no
 // funnel between the sigmas and the school effects, and each gradient costs
@@ -131,20 +140,22 @@ generated quantities {
   vector[J] alpha;                         // school intercepts
   vector[J] beta;                          // school slopes
   {
-    matrix[2, 2] Sigma = quad_form_diag(multiply_lower_tri_self_transpose(L_Omega), [sigma_alpha, sigma_beta]');
-    matrix[2, 2] Sigma_inv = inverse_spd(Sigma);
-    vector[2] prior_term = Sigma_inv * [mu_alpha, mu_beta]';
-    array[J] matrix[2, 2] Q = rep_array(Sigma_inv, J);   // posterior precisions
-    array[J] vector[2] b = rep_array(prior_term, J);     // precision-weighted means
-    for (c in 1:C) {
-      vector[2] z = [1, x[c]]';
-      real w = n[c] / square(sigma_y);
-      Q[school[c]] += w * (z * z');
-      b[school[c]] += w * ybar[c] * z;
-    }
+    matrix[2, 2] L_Sigma = diag_pre_multiply([sigma_alpha, sigma_beta]', L_Omega);
+    matrix[2, 2] Sigma = multiply_lower_tri_self_transpose(L_Sigma);
+    vector[2] mu = [mu_alpha, mu_beta]';
     for (j in 1:J) {
-      matrix[2, 2] V = inverse_spd(Q[j]);
-      vector[2] theta = multi_normal_rng(V * b[j], V);
+      int k = cells_in[j];
+      array[k] int cells;                  // the school's one or two cells
+      cells[1] = first[j];
+      if (k == 2) cells[2] = second[j];
+      matrix[k, 2] Z = append_col(rep_vector(1, k), x[cells]);
+      // a joint draw of (theta*, ybar*) from the model, given the hyperparameters
+      vector[2] theta = mu + L_Sigma * to_vector(normal_rng(rep_vector(0, 2), 1));
+      vector[k] noise = sigma_y ./ sqrt(n[cells]);
+      vector[k] ybar_sim = Z * theta + noise .* to_vector(normal_rng(rep_vector(0, k), 1));
+      // condition on the observed cell means
+      matrix[k, k] V = add_diag(quad_form_sym(Sigma, Z'), square(noise));
+      theta += Sigma * Z' * mdivide_left_spd(V, ybar[cells] - ybar_sim);
       alpha[j] = theta[1];
       beta[j] = theta[2];
     }

@@ -1,5 +1,6 @@
 """bhm.gcse.fit_ml against lme4's ML fit (the seed's ML column, lmer with REML = FALSE)."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -92,3 +93,144 @@ def test_conditional_effects_bad_input(gcse, kwargs, message):
     arguments = {"mu": (69.0, 7.0), "tau": (10.0, 7.0), "rho": -0.5, "sigma_y": 13.0} | kwargs
     with pytest.raises(ValueError, match=message):
         conditional_effects(gcse, **arguments)
+
+
+# --------------------------------------------------------------------------- REML, the profiled fit, empirical Bayes
+def test_reml_matches_lme4(gcse):
+    """lmer(..., REML = TRUE) on the same model: SDs 10.242 and 7.023 (and ML < REML for both)."""
+    reml = fit_ml(gcse, reml=True)
+    assert reml.reml and not reml.singular
+    assert round(reml.sd["intercept"], 3) == 10.242 and round(reml.sd["female"], 3) == 7.023
+    assert round(reml.corr, 2) == -0.52
+    assert reml.cov_re.shape == (2, 2)
+
+
+@pytest.mark.parametrize("reml", [False, True])
+def test_profiled_fit_equals_statsmodels_on_the_full_data(fit, gcse, reml):
+    """Two optimisers, one likelihood: fit_ml_profiled reproduces fit_ml (and so lme4) to about 1e-5."""
+    from bhm.gcse import fit_ml_profiled
+
+    reference = fit_ml(gcse, reml=reml) if reml else fit
+    mine = fit_ml_profiled(gcse, reml=reml)
+    pd.testing.assert_series_equal(mine.fixed, reference.fixed, atol=1e-5, rtol=0)
+    pd.testing.assert_series_equal(mine.fixed_se, reference.fixed_se, atol=1e-5, rtol=0)
+    pd.testing.assert_series_equal(mine.sd, reference.sd, atol=1e-4, rtol=0)
+    assert mine.corr == pytest.approx(reference.corr, abs=1e-5)
+    assert mine.loglik == pytest.approx(reference.loglik, abs=1e-6)
+    assert (mine.n_obs, mine.n_groups, mine.singular, mine.reml) == (1725, 73, False, reml)
+    diff = (mine.blups - reference.blups.loc[mine.blups.index]).abs().to_numpy().max()
+    assert diff < 1e-3, diff
+
+
+def test_profiled_fit_reaches_the_boundary(gcse):
+    """Ten schools (seed 11): the ML covariance is singular (rho at +1), where MixedLM warns and stops short."""
+    import warnings
+
+    from bhm.gcse import fit_ml_profiled, sample_schools
+
+    small = sample_schools(complete_course(gcse), 10, seed=11)
+    mine = fit_ml_profiled(small)
+    assert mine.singular and mine.corr == pytest.approx(1.0, abs=1e-6)
+    assert mine.sd["female"] == pytest.approx(0.676, abs=2e-3)
+    assert np.linalg.eigvalsh(mine.cov_re)[0] < 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = fit_ml(small)
+    # statsmodels' point is no better: its log-likelihood is at most ours
+    assert theirs.loglik <= mine.loglik + 1e-6
+
+
+def test_profiled_loglik_is_the_per_student_marginal(gcse):
+    """The profiled log-likelihood at the optimum equals the per-student marginal density (scipy) there."""
+    from scipy import stats
+
+    from bhm.gcse import fit_ml_profiled, sample_schools
+
+    small = sample_schools(complete_course(gcse), 6, seed=2)
+    f = fit_ml_profiled(small)
+    total = 0.0
+    for _, school in small.groupby("school"):
+        X = np.column_stack([np.ones(len(school)), school["female"].to_numpy()])
+        cov = X @ f.cov_re @ X.T + f.sd["residual"] ** 2 * np.eye(len(school))
+        total += stats.multivariate_normal(X @ f.fixed.to_numpy(), cov).logpdf(school["course"].to_numpy())
+    assert f.loglik == pytest.approx(total, abs=1e-7)
+
+
+def test_empirical_bayes_by_hand(fit, gcse):
+    """Means = BLUPs + fixed effects; covariance = Sigma - Sigma Z'V^-1 Z Sigma, from the students directly."""
+    from bhm.gcse import compare_schools_eb, empirical_bayes
+
+    eb = empirical_bayes(gcse, fit)
+    blups = fit.blups.add(fit.fixed[["intercept", "female"]].to_numpy(), axis=1)
+    assert np.abs(eb[["alpha", "beta"]].to_numpy() - blups.loc[eb.index].to_numpy()).max() < 1e-6
+    school = complete_course(gcse).query("school == '60501'")
+    X = np.column_stack([np.ones(len(school)), school["female"].to_numpy()])
+    V = X @ fit.cov_re @ X.T + fit.sd["residual"] ** 2 * np.eye(len(school))
+    cov = fit.cov_re - fit.cov_re @ X.T @ np.linalg.solve(V, X @ fit.cov_re)
+    assert eb.loc["60501", "alpha_sd"] == pytest.approx(np.sqrt(cov[0, 0]), rel=1e-9)
+    assert eb.loc["60501", "beta_sd"] == pytest.approx(np.sqrt(cov[1, 1]), rel=1e-9)
+    assert eb.loc["60501", "cov"] == pytest.approx(cov[0, 1], rel=1e-9)
+    # the comparison the chapter makes: 5.75 points, sd 6.12, P = 0.826
+    d = compare_schools_eb(gcse, fit, "60501", "68271")
+    assert (round(d["mean"], 2), round(d["sd"], 2), round(d["p_greater"], 3)) == (5.75, 6.12, 0.826)
+    # a school's own sd instead of sigma_y: only that school changes
+    own = empirical_bayes(gcse, fit, residual_sd=pd.Series({"60501": 20.0}))
+    assert own.loc["60501", "alpha_sd"] > eb.loc["60501", "alpha_sd"]
+    pd.testing.assert_frame_equal(own.drop(index="60501"), eb.drop(index="60501"))
+
+
+def test_empirical_bayes_with_a_singular_covariance(gcse):
+    """At sigma_beta = 0 the gap is known given the estimates: its conditional sd is 0, the intercept's is not."""
+    from bhm.gcse import MLFit, empirical_bayes
+
+    f = fit_ml(gcse)
+    singular = MLFit(**(f.__dict__ | {"cov_re": np.diag([f.sd["intercept"] ** 2, 0.0])}))
+    eb = empirical_bayes(gcse, singular)
+    assert np.allclose(eb["beta"], f.fixed["female"]) and np.allclose(eb["beta_sd"], 0.0, atol=1e-6)
+    assert (eb["alpha_sd"] > 0).all()
+
+
+def test_new_functions_reject_bad_input(fit, gcse):
+    from bhm.gcse import compare_schools_eb, empirical_bayes, sample_schools
+
+    with pytest.raises(ValueError, match="must be an MLFit"):
+        empirical_bayes(gcse, "fit")
+    with pytest.raises(ValueError, match="unknown: \\['zz'\\]"):
+        empirical_bayes(gcse, fit, residual_sd=pd.Series({"zz": 1.0}))
+    with pytest.raises(ValueError, match="unknown school 'zz'"):
+        compare_schools_eb(gcse, fit, "60501", "zz")
+    with pytest.raises(ValueError, match="var must be 'alpha' or 'beta'"):
+        compare_schools_eb(gcse, fit, "60501", "68271", var="gamma")
+    with pytest.raises(ValueError, match="k must be a whole number from 2 to 73"):
+        sample_schools(gcse, 74, seed=1)
+    with pytest.raises(ValueError, match="'school' column"):
+        sample_schools(gcse.drop(columns="school"), 5, seed=1)
+
+
+def test_sample_schools_is_seeded(gcse):
+    from bhm.gcse import sample_schools
+
+    a, b = sample_schools(gcse, 10, seed=11), sample_schools(gcse, 10, seed=11)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["school"].nunique() == 10 and set(a["school"]) != set(sample_schools(gcse, 10, seed=12)["school"])
+    ids = sorted(gcse["school"].astype(str).unique())
+    assert set(a["school"]) == set(np.random.default_rng(11).choice(ids, size=10, replace=False))
+
+
+def test_score_statistics_by_hand():
+    from bhm.gcse import score_statistics
+
+    df = pd.DataFrame({"school": list("aaaaabbbbb"), "female": [0, 1] * 5,
+                       "course": [50.0, 60, 70, 80, 90, 95, 96, 97, 98, 101]})
+    obs = score_statistics(df)
+    y = df["course"].to_numpy()
+    assert obs.loc[0, "share >= 95"] == 0.5 and obs.loc[0, "share > 100"] == 0.1 and obs.loc[0, "max"] == 101
+    from scipy import stats
+
+    assert obs.loc[0, "skewness"] == pytest.approx(stats.skew(y))
+    # two schools: the correlation of (mean, sd) is -1 (the high school is less spread)
+    assert obs.loc[0, "corr(mean, sd)"] == pytest.approx(-1.0)
+    two = score_statistics(df, np.vstack([y, y + 1.0]))
+    assert two.shape == (2, 5) and two.loc[1, "max"] == 102
+    with pytest.raises(ValueError, match="shape"):
+        score_statistics(df, np.ones(3))

@@ -291,3 +291,72 @@ def test_shrinkage_and_comparison_tables(bayes, course):
     assert table.loc["sd female", "ml"] == pytest.approx(6.924, abs=5e-4)
     assert np.isnan(table.loc["sd intercept", "ml_se"])
     assert table.loc["female", "bayes"] == pytest.approx(float(bayes.posterior["mu_beta"].mean()))
+
+
+def test_school_summary_deviation_columns_and_given_ranks():
+    idata = _toy_posterior(draws=2000)
+    ranks = gcse.rank_draws(idata)
+    table = gcse.school_summary(idata, ranks=ranks)
+    assert table.equals(gcse.school_summary(idata))
+    alpha = idata.posterior["alpha"].stack(sample=("chain", "draw")).transpose("sample", "school").values
+    dev = alpha - idata.posterior["mu_alpha"].stack(sample=("chain", "draw")).values[:, None]
+    assert table.loc["a", "p_above"] == pytest.approx((dev[:, 0] > 0).mean())
+    assert table.loc["c", "dev_lower"] == pytest.approx(np.quantile(dev[:, 2], 0.025))
+    assert table.loc["a", "dev_upper"] < 0 < table.loc["c", "dev_lower"]      # 60 vs mean ~67
+    assert gcse.school_summary(idata, "beta")["p_above"].isna().all()          # no mu_beta in the toy
+    with pytest.raises(ValueError, match="ranks must have shape"):
+        gcse.school_summary(idata, ranks=ranks[:10])
+
+
+def _toy_fit(seed=0, chains=2, draws=300):
+    """Two schools, four students, a posterior with known alpha, beta, sigma_y."""
+    df = pd.DataFrame({"school": ["a", "a", "b", "b"], "female": [0.0, 1.0, 0.0, 1.0],
+                       "course": [60.0, 70.0, 80.0, 85.0]})
+    rng = np.random.default_rng(seed)
+    shape = (chains, draws)
+    post = {"alpha": np.stack([np.full(shape, 60.0), np.full(shape, 80.0)], axis=-1),
+            "beta": np.stack([np.full(shape, 10.0), np.full(shape, 5.0)], axis=-1),
+            "sigma_y": 2.0 + rng.normal(0, 1e-4, shape), "mu_alpha": rng.normal(70, 1, shape)}
+    idata = az.from_dict(posterior=post, coords={"school": ["a", "b"]},
+                         dims={"alpha": ["school"], "beta": ["school"]})
+    return df, idata
+
+
+def test_replicate_scores_by_hand():
+    df, idata = _toy_fit()
+    y = gcse.replicate_scores(df, idata, seed=1)
+    assert y.shape == (600, 4)
+    # means alpha + beta x per student, sd sigma_y
+    assert np.allclose(y.mean(axis=0), [60, 70, 80, 85], atol=4 * 2 / np.sqrt(600))
+    assert np.allclose(y.std(axis=0), 2.0, rtol=0.15)
+    assert np.array_equal(y, gcse.replicate_scores(df, idata, seed=1))           # seeded
+    assert gcse.replicate_scores(df, idata, seed=1, n_draws=10).shape == (10, 4)
+    with pytest.raises(ValueError, match="n_draws must be a whole number from 1 to 600"):
+        gcse.replicate_scores(df, idata, seed=1, n_draws=0)
+    with pytest.raises(ValueError, match="schools differ"):
+        gcse.replicate_scores(df.assign(school=["a", "a", "c", "c"]), idata, seed=1)
+
+
+def test_summarise_fits():
+    df, idata = _toy_fit()
+    idata.add_groups(sample_stats={"diverging": np.zeros((2, 300), dtype=bool)})
+    table = gcse.summarise_fits({"one": idata, "two": idata}, var_names=["mu_alpha", "sigma_y"])
+    assert list(table.index) == ["one", "two"]
+    assert table.loc["one", "mu_alpha mean"] == pytest.approx(float(idata.posterior["mu_alpha"].mean()))
+    assert table.loc["one", "sigma_y sd"] == pytest.approx(1e-4, rel=0.2)
+    assert table.loc["two", "divergences"] == 0 and table.loc["one", "max R-hat"] < 1.02
+    with pytest.raises(ValueError, match="has no \\['rho'\\]"):
+        gcse.summarise_fits({"one": idata}, var_names=["rho"])
+    with pytest.raises(ValueError, match="non-empty dict"):
+        gcse.summarise_fits({})
+
+
+def test_small_subsample_fit_is_not_singular(course):
+    """Ten schools (seed 11): ML puts sigma_beta at 0.68 with rho = +1; the posterior keeps both uncertain."""
+    small = gcse.sample_schools(course, 10, seed=11)
+    idata = gcse.fit_bayes(small, seed=1, chains=4, draws=500, warmup=500)
+    sb = idata.posterior["sigma_beta"].values.ravel()
+    rho = idata.posterior["rho"].values.ravel()
+    assert int(idata.sample_stats["diverging"].sum()) == 0
+    assert np.quantile(sb, 0.95) > 5 and np.median(sb) > 2 * gcse.fit_ml_profiled(small).sd["female"]
+    assert rho.std() > 0.3 and abs(rho.mean()) < 0.2

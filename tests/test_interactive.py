@@ -221,3 +221,24 @@ def test_conditional_group_means_bad_input(kwargs, message):
     ybar, n = arguments.pop("ybar"), arguments.pop("n")
     with pytest.raises(ValueError, match=message):
         conjugate.conditional_group_means(ybar, n, **arguments)
+
+
+def test_gcse_school_explorer_from_data_and_fit():
+    """Schools ordered by posterior mean, rank intervals in the readout, the single student visible."""
+    import arviz as az
+    import pandas as pd
+
+    df = pd.DataFrame({"school": ["a", "a", "b", "b", "b"], "female": [0.0, 1.0, 0.0, 1.0, 1.0],
+                       "course": [80.0, 85.0, 50.0, 55.0, 65.0]})
+    shape = (2, 50)
+    post = {"alpha": np.stack([np.full(shape, 79.0), np.full(shape, 52.0)], axis=-1),
+            "beta": np.stack([np.full(shape, 4.0), np.full(shape, 8.0)], axis=-1)}
+    idata = az.from_dict(posterior=post, coords={"school": ["a", "b"]},
+                         dims={"alpha": ["school"], "beta": ["school"]})
+    figure = interactive.gcse_school_explorer(df, idata, figure_id="t-gcse", start_school="a")
+    spec = _spec(figure)
+    assert [c["values"] for c in spec["controls"]] == [["b", "a"]]                 # lowest mean first
+    assert spec["states"]["1"]["text"].endswith("Rank of its boys' mean: 1 of 2 (95% interval 1 to 1).")
+    assert '"symbol":"circle-open"' in figure.html                                # own means drawn open
+    with pytest.raises(ValueError, match="unknown school 'zz'"):
+        interactive.gcse_school_explorer(df, idata, figure_id="t-gcse", start_school="zz")

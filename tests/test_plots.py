@@ -95,3 +95,22 @@ def test_good_input_draws():
 def test_bad_input_is_named(ax, call, message):
     with pytest.raises(ValueError, match=message):
         call(ax)
+
+
+def test_interval_comparison():
+    import matplotlib.pyplot as plt
+
+    from bhm.plots import interval_comparison
+
+    fig, ax = plt.subplots()
+    interval_comparison(ax, ["a", "b"], {"EB": ([1, 2], [0, 1], [2, 3]), "Bayes": ([1, 2], [-1, 0], [3, 4])},
+                        xlabel="x", colors={"EB": "C0", "Bayes": "C1"})
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert len(ax.collections) == 4
+    with pytest.raises(ValueError, match="colors has no colour"):
+        interval_comparison(ax, ["a"], {"EB": ([1], [0], [2])}, xlabel="x", colors={})
+    with pytest.raises(ValueError, match="has 1 groups, labels 2"):
+        interval_comparison(ax, ["a", "b"], {"EB": ([1], [0], [2])}, xlabel="x", colors={"EB": "C0"})
+    with pytest.raises(ValueError, match="between its lower and upper"):
+        interval_comparison(ax, ["a"], {"EB": ([5], [0], [2])}, xlabel="x", colors={"EB": "C0"})
+    plt.close(fig)

@@ -12,7 +12,13 @@ for student i in school j.  :func:`fit_ml` estimates it by maximum likelihood
 (not REML) with statsmodels' ``MixedLM``; it is the non-Bayesian reference
 that the book's hierarchical models are compared with.  :func:`fit_bayes`
 samples its Bayesian version in Stan (``stan/gcse_marginal.stan``), and the
-rest of the module summarises that posterior for chapter 6.
+rest of the module summarises that posterior for chapter 6. Between the two:
+:func:`fit_ml` with ``reml=True`` (REML), :func:`fit_ml_profiled` (ML or
+REML maximised as lme4 does, reaching boundary estimates such as a
+correlation of +-1 in small subsamples drawn by :func:`sample_schools`), and
+:func:`empirical_bayes` (the schools' normal conditional distributions at the
+estimates, lme4's ``condVar``). :func:`replicate_scores` and
+:func:`score_statistics` make a posterior predictive check.
 
 Two settings make the fit agree with lme4's ``lmer(..., REML = FALSE)``:
 
@@ -42,7 +48,8 @@ import pandas as pd
 
 from .data import complete_course
 
-__all__ = ["MLFit", "fit_ml", "ML_FIT_OPTIONS", "cell_statistics", "bayes_data", "fit_bayes", "BAYES_PRIORS",
+__all__ = ["MLFit", "fit_ml", "fit_ml_profiled", "empirical_bayes", "compare_schools_eb", "sample_schools",
+           "replicate_scores", "score_statistics", "HYPERPARAMETERS", "summarise_fits", "ML_FIT_OPTIONS", "cell_statistics", "bayes_data", "fit_bayes", "BAYES_PRIORS",
            "BAYES_PROGRAMS",
            "conditional_effects", "school_summary", "rank_draws", "compare_schools", "pooling_lines",
            "shrinkage_table",
@@ -79,6 +86,16 @@ class MLFit:
         Number of students used (rows with a coursework score).
     n_groups : int
         Number of schools.
+    cov_re : numpy.ndarray, shape (2, 2), optional
+        The estimated covariance matrix of (intercept, female) across schools.
+        Unlike ``sd`` and ``corr`` it stays defined when the fit is singular
+        (an SD at zero).
+    reml : bool
+        True if the variance parameters were estimated by REML, not ML.
+    singular : bool
+        True if ``cov_re`` is singular (an SD at zero, or the correlation at
+        +-1): the estimate sits on the boundary of the parameter space,
+        lme4's "boundary (singular) fit".
     """
 
     fixed: pd.Series
@@ -89,6 +106,9 @@ class MLFit:
     loglik: float
     n_obs: int
     n_groups: int
+    cov_re: np.ndarray | None = None
+    reml: bool = False
+    singular: bool = False
 
 
 def _model_data(df: pd.DataFrame, caller: str = "fit_ml") -> pd.DataFrame:
@@ -115,8 +135,8 @@ def _model_data(df: pd.DataFrame, caller: str = "fit_ml") -> pd.DataFrame:
     return data
 
 
-def fit_ml(df: pd.DataFrame) -> MLFit:
-    """Fit ``course ~ 1 + female + (1 + female | school)`` by maximum likelihood.
+def fit_ml(df: pd.DataFrame, *, reml: bool = False) -> MLFit:
+    """Fit ``course ~ 1 + female + (1 + female | school)`` by maximum likelihood (or REML).
 
     Parameters
     ----------
@@ -125,6 +145,11 @@ def fit_ml(df: pd.DataFrame) -> MLFit:
         or ``gender`` (``"M"``/``"F"``), e.g. the output of
         :func:`bhm.data.load_gcse` or :func:`bhm.data.complete_course`.
         Rows with a missing ``course`` are left out, as lme4 does.
+    reml : bool
+        Estimate the variance parameters by restricted maximum likelihood
+        (lme4's default, ``REML = TRUE``) instead of ML. The fixed effects are
+        then the GLS estimates at the REML variances, their standard errors
+        conditional on those, and ``loglik`` is statsmodels' REML criterion.
 
     Returns
     -------
@@ -150,14 +175,17 @@ def fit_ml(df: pd.DataFrame) -> MLFit:
     docstring for why BFGS with ``gtol=1e-8``, and for the standard errors.
     On the GCSE data it reproduces lme4: intercept 69.425 (SE 1.352), female
     7.128 (SE 1.131), SDs 10.146 and 6.924, residual SD 13.030,
-    correlation -0.52, log-likelihood -6985.72.
+    correlation -0.52, log-likelihood -6985.72. With ``reml=True``: SDs
+    10.242 and 7.023. Near the boundary (an SD near zero, a correlation
+    near +-1, as in small subsamples of schools) statsmodels' optimiser may
+    stop short and warn; :func:`fit_ml_profiled` handles that case.
     """
     import statsmodels.formula.api as smf
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     data = _model_data(df)
     model = smf.mixedlm("course ~ female", data, groups="school", re_formula="~female")
-    result = model.fit(**ML_FIT_OPTIONS)
+    result = model.fit(**(ML_FIT_OPTIONS | {"reml": bool(reml)}))
     if not result.converged:
         warnings.warn("fit_ml: statsmodels MixedLM did not converge", ConvergenceWarning, stacklevel=2)
 
@@ -182,6 +210,9 @@ def fit_ml(df: pd.DataFrame) -> MLFit:
         loglik=float(result.llf),
         n_obs=int(result.nobs),
         n_groups=len(blups),
+        cov_re=cov_re,
+        reml=bool(reml),
+        singular=bool(np.linalg.eigvalsh(cov_re)[0] <= 1e-8 * max(np.trace(cov_re), 1e-300)),
     )
 
 
@@ -366,7 +397,7 @@ def fit_bayes(df: pd.DataFrame, *, seed: int, program: str = "gcse_marginal", **
 
 
 # --------------------------------------------------------------------------- chapter 6's summaries
-def _draws(idata, var: str) -> np.ndarray:
+def _draws(idata, var: str) -> tuple[np.ndarray, list[str]]:
     """Posterior draws of a school-level variable, shape (chains * draws, J), and its school IDs."""
     post = getattr(idata, "posterior", None)
     if post is None or var not in post:
@@ -379,7 +410,7 @@ def _draws(idata, var: str) -> np.ndarray:
     return stacked.values, [str(s) for s in values["school"].values]
 
 
-def school_summary(idata, var: str = "alpha", *, prob: float = 0.95) -> pd.DataFrame:
+def school_summary(idata, var: str = "alpha", *, prob: float = 0.95, ranks=None) -> pd.DataFrame:
     """Posterior mean, central interval and mean rank of each school's intercept (or slope).
 
     Parameters
@@ -389,27 +420,55 @@ def school_summary(idata, var: str = "alpha", *, prob: float = 0.95) -> pd.DataF
     var : {"alpha", "beta"}
         The schools' intercepts (boys' mean score) or slopes (girls minus boys).
     prob : float
-        Probability of the central interval.
+        Probability of the central intervals.
+    ranks : numpy.ndarray, shape (draws, J), optional
+        :func:`rank_draws` of the same ``idata`` and ``var``, if already
+        computed (they are recomputed otherwise).
 
     Returns
     -------
-    pandas.DataFrame, shape (J, 5)
+    pandas.DataFrame, shape (J, 9)
         Index the school IDs, sorted by posterior mean (lowest first); columns
         ``mean``, ``lower``, ``upper`` (interval bounds), ``rank_mean`` (the
-        posterior mean of the school's rank, 1 = highest) and ``position``
-        (1..J, the school's place in the sorted order).
+        posterior mean of the school's rank, 1 = highest), ``position``
+        (1..J, the school's place in the sorted order), and, comparing the
+        school with the population mean ``mu_<var>`` draw by draw:
+        ``dev_mean``, ``dev_lower``, ``dev_upper`` (posterior mean and
+        central interval of ``var_j - mu_var``) and ``p_above``
+        (P(var_j > mu_var)); NaN if the posterior has no ``mu_<var>``.
+
+    Raises
+    ------
+    ValueError
+        A bad ``idata`` or ``var``, ``prob`` outside (0, 1), or ``ranks`` of
+        the wrong shape.
     """
     if not 0 < prob < 1:
         raise ValueError(f"prob must be between 0 and 1; got {prob!r}")
     draws, schools = _draws(idata, var)
+    if ranks is None:
+        ranks = rank_draws(idata, var)
+    elif np.shape(ranks) != draws.shape:
+        raise ValueError(f"ranks must have shape {draws.shape} (rank_draws of the same posterior); "
+                         f"got {np.shape(ranks)}")
     tail = (1 - prob) / 2
     table = pd.DataFrame({
         "mean": draws.mean(axis=0),
         "lower": np.quantile(draws, tail, axis=0),
         "upper": np.quantile(draws, 1 - tail, axis=0),
-        "rank_mean": rank_draws(idata, var).mean(axis=0),
-    }, index=pd.Index(schools, name="school")).sort_values("mean")
-    table["position"] = np.arange(1, len(table) + 1)
+        "rank_mean": np.asarray(ranks).mean(axis=0),
+    }, index=pd.Index(schools, name="school"))
+    mu_name = f"mu_{var}"
+    if mu_name in idata.posterior:
+        dev = draws - idata.posterior[mu_name].stack(sample=("chain", "draw")).values[:, None]
+        table["dev_mean"] = dev.mean(axis=0)
+        table["dev_lower"] = np.quantile(dev, tail, axis=0)
+        table["dev_upper"] = np.quantile(dev, 1 - tail, axis=0)
+        table["p_above"] = (dev > 0).mean(axis=0)
+    else:
+        table[["dev_mean", "dev_lower", "dev_upper", "p_above"]] = np.nan
+    table = table.sort_values("mean")
+    table.insert(4, "position", np.arange(1, len(table) + 1))
     return table
 
 
@@ -613,4 +672,414 @@ def comparison_table(ml: MLFit, idata) -> pd.DataFrame:
             "ml_se": float(ml.fixed_se[ml_name]) if fixed else np.nan,
             "bayes": float(post[stan_name].mean()), "bayes_sd": float(post[stan_name].std()),
         }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+# --------------------------------------------------------------------------- ML at the boundary, empirical Bayes
+def _school_moments(df: pd.DataFrame, caller: str):
+    """Per school, M_j = sum_c n_c z_c z_c' (J, 2, 2) and b_j = sum_c s_c z_c (J, 2); and sum y^2, N."""
+    cells = _cells(df, caller)
+    schools = sorted(cells["school_id"].unique())
+    index = cells["school"].to_numpy() - 1
+    z = np.column_stack([np.ones(len(cells)), cells["x"].to_numpy()])
+    n = cells["n"].to_numpy(dtype=float)
+    s = cells["s"].to_numpy(dtype=float)
+    M = np.zeros((len(schools), 2, 2))
+    np.add.at(M, index, n[:, None, None] * z[:, :, None] * z[:, None, :])
+    b = np.zeros((len(schools), 2))
+    np.add.at(b, index, s[:, None] * z)
+    return schools, M, b, float(cells["ss"].sum()), int(n.sum())
+
+
+def _cells(df: pd.DataFrame, caller: str) -> pd.DataFrame:
+    _model_data(df, caller)        # validates, with the caller's name in the message
+    return cell_statistics(df)
+
+
+def _gls(G: np.ndarray, M: np.ndarray, b: np.ndarray):
+    """The pieces of the marginal likelihood at relative covariance G = Sigma / sigma_y^2.
+
+    With A_j = Z_j G Z_j' + diag(1 / n_c) (the covariance of school j's cell
+    means over sigma_y^2), D_j = diag(n_c) and K_j = (I + G M_j)^{-1}, the
+    push-through identity A_j^{-1} = D_j - D_j Z_j K_j G Z_j' D_j gives, without
+    inverting G (which may be singular):
+      Z_j' A_j^{-1} Z_j = M_j - M_j K_j G M_j,   Z_j' A_j^{-1} ybar_j = b_j - M_j K_j G b_j,
+      ybar_j' A_j^{-1} ybar_j = sum_c s_c^2 / n_c - b_j' K_j G b_j,
+      log det A_j + sum_c log n_c = log det(I + G M_j).
+    Returns (ZAZ (J,2,2), ZAy (J,2), bKGb (J,), logdet (J,)).
+    """
+    G = np.broadcast_to(G, M.shape)                          # one G, or one per school
+    KG = np.linalg.solve(np.eye(2) + G @ M, G)                # K_j G, (J, 2, 2)
+    MKG = M @ KG
+    ZAZ = M - MKG @ M
+    ZAy = b - np.einsum("jkl,jl->jk", MKG, b)
+    bKGb = np.einsum("jk,jkl,jl->j", b, KG, b)
+    logdet = np.linalg.slogdet(np.eye(2) + G @ M)[1]
+    return ZAZ, ZAy, bKGb, logdet
+
+
+def _profiled(theta, M, b, yy, N, reml):
+    """-2 x the profiled log-likelihood (or REML criterion) at lme4's theta = (l11, l21, l22)."""
+    L = np.array([[theta[0], 0.0], [theta[1], theta[2]]])
+    ZAZ, ZAy, bKGb, logdet = _gls(L @ L.T, M, b)
+    XtAX, XtAy = ZAZ.sum(axis=0), ZAy.sum(axis=0)
+    mu = np.linalg.solve(XtAX, XtAy)
+    S = yy - bKGb.sum() - XtAy @ mu                       # sum of squares at the GLS estimate
+    dof = N - 2 if reml else N
+    dev = dof * (np.log(2 * np.pi * S / dof) + 1) + logdet.sum()
+    if reml:
+        dev += np.linalg.slogdet(XtAX)[1]
+    return dev, mu, S / dof, XtAX
+
+
+def fit_ml_profiled(df: pd.DataFrame, *, reml: bool = False) -> MLFit:
+    """Fit the GCSE model by ML (or REML) as lme4 does, reaching boundary estimates.
+
+    The same likelihood as :func:`fit_ml`, maximised the way lme4 maximises
+    it: the fixed effects (by GLS) and sigma_y are profiled out in closed
+    form, and the remaining three parameters are those of the lower-triangular
+    factor Lambda of the relative covariance, Sigma = sigma_y^2 Lambda
+    Lambda', with its diagonal bounded below by zero (L-BFGS-B). An SD at
+    zero or a correlation of +-1 is then an ordinary point of the search, so
+    the optimiser converges to it where statsmodels' MixedLM (which
+    optimises a Cholesky factor without bounds) stops short with a
+    convergence warning. The likelihood is evaluated from the cells'
+    sufficient statistics (:func:`cell_statistics`), without inverting Sigma.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As for :func:`cell_statistics`; at least two schools.
+    reml : bool
+        Restricted maximum likelihood instead of ML.
+
+    Returns
+    -------
+    MLFit
+        As :func:`fit_ml`; ``corr`` is NaN when an SD is zero, ``cov_re`` is
+        always set, ``singular`` is True when a diagonal entry of Lambda is
+        below 1e-4 (lme4's ``isSingular`` tolerance), and ``loglik`` is the
+        maximised log-likelihood (ML) or REML criterion, with all constants.
+        The BLUPs are the empirical-Bayes means of :func:`empirical_bayes`
+        minus the fixed effects.
+
+    Raises
+    ------
+    ValueError
+        Bad data (see :func:`cell_statistics`).
+    """
+    from scipy import optimize
+
+    schools, M, b, yy, N = _school_moments(df, "fit_ml_profiled")
+    best = None
+    for start in ((1.0, 0.0, 1.0), (0.5, -0.3, 0.3)):      # lme4's start, and one more
+        result = optimize.minimize(lambda t: _profiled(t, M, b, yy, N, reml)[0], np.array(start),
+                                   method="L-BFGS-B", bounds=[(0, None), (None, None), (0, None)],
+                                   options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 2000})
+        if best is None or result.fun < best.fun:
+            best = result
+    theta = best.x
+    dev, mu, sigma2, XtAX = _profiled(theta, M, b, yy, N, reml)
+    L = np.array([[theta[0], 0.0], [theta[1], theta[2]]])
+    cov_re = sigma2 * (L @ L.T)
+    sd = np.sqrt(np.diag(cov_re))
+    corr = float(cov_re[0, 1] / (sd[0] * sd[1])) if np.all(sd > 0) else float("nan")
+    names = ["intercept", "female"]
+    fit = MLFit(
+        fixed=pd.Series(mu, index=names),
+        fixed_se=pd.Series(np.sqrt(np.diag(sigma2 * np.linalg.inv(XtAX))), index=names),
+        sd=pd.Series([sd[0], sd[1], np.sqrt(sigma2)], index=names + ["residual"]),
+        corr=corr, blups=pd.DataFrame(), loglik=float(-dev / 2), n_obs=N, n_groups=len(schools),
+        cov_re=cov_re, reml=bool(reml), singular=bool(min(theta[0], theta[2]) < 1e-4),
+    )
+    eb = empirical_bayes(df, fit)
+    blups = pd.DataFrame({"intercept": eb["alpha"] - mu[0], "slope": eb["beta"] - mu[1]})
+    return MLFit(**(fit.__dict__ | {"blups": blups}))
+
+
+def _cov_re(fit: MLFit) -> np.ndarray:
+    if fit.cov_re is not None:
+        return np.asarray(fit.cov_re, dtype=float)
+    sa, sb = float(fit.sd["intercept"]), float(fit.sd["female"])
+    return np.array([[sa**2, fit.corr * sa * sb], [fit.corr * sa * sb, sb**2]])
+
+
+def empirical_bayes(df: pd.DataFrame, fit: MLFit, *, residual_sd=None) -> pd.DataFrame:
+    """Each school's conditional distribution of (alpha_j, beta_j) given the estimates: empirical Bayes.
+
+    Plug the estimates (mu, Sigma, sigma_y) of ``fit`` in as if they were
+    known; then each school's (alpha_j, beta_j) given its data is normal
+    (chapter 1's update in two dimensions), and the schools are independent.
+    Its mean is the BLUP plus the fixed effects; its covariance is what
+    lme4's ``ranef(fit, condVar = TRUE)`` reports. Computed as
+    mu + Sigma Z' V^{-1} (ybar - Z mu) and Sigma - Sigma Z' V^{-1} Z Sigma,
+    V the covariance of the school's cell means, so a singular Sigma (a
+    boundary fit) is allowed.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As for :func:`cell_statistics`: the data the fit was made on.
+    fit : MLFit
+        From :func:`fit_ml` or :func:`fit_ml_profiled`.
+    residual_sd : pandas.Series, optional
+        School ID -> a residual sd (points, > 0) to use for that school's
+        cell means instead of the fitted sigma_y: a check of what a school's
+        own spread would change. Schools not in it keep sigma_y.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (J, 5)
+        Index the school IDs (sorted); columns ``alpha``, ``beta`` (means,
+        points), ``alpha_sd``, ``beta_sd`` (conditional sds) and ``cov``
+        (their conditional covariance).
+
+    Raises
+    ------
+    ValueError
+        Bad data, or a fit that is not an :class:`MLFit`.
+    """
+    if not isinstance(fit, MLFit):
+        raise ValueError(f"empirical_bayes: fit must be an MLFit; got {type(fit).__name__}")
+    schools, M, b, _, _ = _school_moments(df, "empirical_bayes")
+    sigma2 = np.full(len(schools), float(fit.sd["residual"]) ** 2)
+    if residual_sd is not None:
+        own = pd.Series(residual_sd, dtype=float)
+        own.index = own.index.astype(str)
+        unknown = sorted(set(own.index) - set(schools))
+        if unknown or not np.all(np.isfinite(own.to_numpy())) or not np.all(own.to_numpy() > 0):
+            raise ValueError("empirical_bayes: residual_sd must map the data's school IDs to sds > 0"
+                             + (f"; unknown: {unknown[:3]}" if unknown else ""))
+        position = {school: k for k, school in enumerate(schools)}
+        for school, value in own.items():
+            sigma2[position[school]] = value**2
+    G = _cov_re(fit)[None, :, :] / sigma2[:, None, None]          # (J, 2, 2)
+    mu = fit.fixed[["intercept", "female"]].to_numpy(dtype=float)
+    ZAZ, ZAy, _, _ = _gls(G, M, b)
+    mean = mu + np.einsum("jkl,jl->jk", G, ZAy - ZAZ @ mu)          # mu + G Z'A^{-1}(ybar - Z mu)
+    cov = sigma2[:, None, None] * (G - G @ ZAZ @ G)                 # (J, 2, 2)
+    return pd.DataFrame({"alpha": mean[:, 0], "beta": mean[:, 1],
+                         "alpha_sd": np.sqrt(np.clip(cov[:, 0, 0], 0, None)),
+                         "beta_sd": np.sqrt(np.clip(cov[:, 1, 1], 0, None)), "cov": cov[:, 0, 1]},
+                        index=pd.Index(schools, name="school"))
+
+
+def compare_schools_eb(df: pd.DataFrame, fit: MLFit, a: str, b: str, var: str = "alpha", *,
+                       prob: float = 0.95, residual_sd=None) -> dict:
+    """Empirical Bayes's answer to :func:`compare_schools`: the difference ``var[a] - var[b]``.
+
+    Given the estimates the two schools are independent normals
+    (:func:`empirical_bayes`), so the difference is normal with the
+    difference of the means and the sum of the variances.
+
+    ``residual_sd`` is passed to :func:`empirical_bayes`.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``sd``, ``lower``, ``upper`` (central ``prob`` interval) and
+        ``p_greater`` (the probability that a's value exceeds b's), floats.
+
+    Raises
+    ------
+    ValueError
+        An unknown school, ``var`` not ``"alpha"`` or ``"beta"``, or ``prob``
+        outside (0, 1).
+    """
+    from scipy import stats
+
+    if var not in ("alpha", "beta"):
+        raise ValueError(f"compare_schools_eb: var must be 'alpha' or 'beta'; got {var!r}")
+    if not 0 < prob < 1:
+        raise ValueError(f"prob must be between 0 and 1; got {prob!r}")
+    eb = empirical_bayes(df, fit, residual_sd=residual_sd)
+    for school in (a, b):
+        if str(school) not in eb.index:
+            raise ValueError(f"unknown school {school!r}; schools are IDs like {eb.index[0]!r}")
+    mean = float(eb.loc[str(a), var] - eb.loc[str(b), var])
+    sd = float(np.hypot(eb.loc[str(a), f"{var}_sd"], eb.loc[str(b), f"{var}_sd"]))
+    z = stats.norm.ppf(1 - (1 - prob) / 2)
+    return {"mean": mean, "sd": sd, "lower": float(mean - z * sd), "upper": float(mean + z * sd),
+            "p_greater": float(stats.norm.sf(0, loc=mean, scale=sd)) if sd > 0 else float(mean > 0)}
+
+
+def sample_schools(df: pd.DataFrame, k: int, *, seed: int) -> pd.DataFrame:
+    """The students of k schools drawn at random without replacement: a smaller data set of the same kind.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Needs a ``school`` column.
+    k : int
+        Number of schools, 2 <= k <= the number of schools in ``df``.
+    seed : int
+        Seed of ``numpy.random.default_rng``, which draws k of the sorted
+        school IDs (as str) with ``choice(..., replace=False)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``df`` whose school is drawn, in their original order.
+
+    Raises
+    ------
+    ValueError
+        No ``school`` column, or k out of range.
+    """
+    if not isinstance(df, pd.DataFrame) or "school" not in df.columns:
+        raise ValueError("sample_schools: df must be a DataFrame with a 'school' column")
+    ids = sorted(df["school"].astype(str).unique())
+    if not (isinstance(k, (int, np.integer)) and 2 <= k <= len(ids)):
+        raise ValueError(f"sample_schools: k must be a whole number from 2 to {len(ids)}; got {k!r}")
+    picked = np.random.default_rng(seed).choice(ids, size=int(k), replace=False)
+    return df[df["school"].astype(str).isin(set(picked))].copy()
+
+
+# --------------------------------------------------------------------------- posterior predictive check
+def replicate_scores(df: pd.DataFrame, idata, *, seed: int, n_draws: int | None = None) -> np.ndarray:
+    """Replicated coursework scores from the posterior predictive distribution.
+
+    For each posterior draw s: y_rep_i = alpha_j[i] + beta_j[i] x_i + sigma_y eps_i,
+    eps_i ~ N(0, 1), for every student i of ``df`` (same schools and genders).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The data the model was fitted to (as for :func:`cell_statistics`).
+    idata : arviz.InferenceData
+        From :func:`fit_bayes` on ``df``.
+    seed : int
+        Seed of the normal noise.
+    n_draws : int, optional
+        Use this many posterior draws, evenly spaced over all of them; by
+        default all.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_draws, N)
+        One replicated data set per row, students in the order of the rows of
+        ``df`` that have a score.
+
+    Raises
+    ------
+    ValueError
+        Bad data, a posterior without the needed variables, schools that
+        differ from the data's, or a bad ``n_draws``.
+    """
+    data = _model_data(df, "replicate_scores")
+    alpha, schools = _draws(idata, "alpha")
+    beta, _ = _draws(idata, "beta")
+    if "sigma_y" not in idata.posterior:
+        raise ValueError("replicate_scores: the posterior has no sigma_y")
+    if sorted(data["school"].unique()) != schools:
+        raise ValueError("replicate_scores: idata's schools differ from the data's: fit on the same data")
+    sigma = idata.posterior["sigma_y"].stack(sample=("chain", "draw")).values
+    total = alpha.shape[0]
+    if n_draws is None:
+        n_draws = total
+    if not (isinstance(n_draws, (int, np.integer)) and 1 <= n_draws <= total):
+        raise ValueError(f"replicate_scores: n_draws must be a whole number from 1 to {total}; got {n_draws!r}")
+    rows = np.linspace(0, total - 1, int(n_draws)).round().astype(int)
+    j = data["school"].map({sid: k for k, sid in enumerate(schools)}).to_numpy()
+    x = data["female"].to_numpy()
+    rng = np.random.default_rng(seed)
+    mean = alpha[rows][:, j] + beta[rows][:, j] * x
+    return mean + sigma[rows, None] * rng.standard_normal(mean.shape)
+
+
+def score_statistics(df: pd.DataFrame, scores=None, *, min_students: int = 5) -> pd.DataFrame:
+    """Test statistics of a data set of scores, for a posterior predictive check.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As for :func:`cell_statistics` (gives the schools).
+    scores : array_like, shape (N,) or (S, N), optional
+        Scores in the order of ``df``'s rows that have a score, e.g. from
+        :func:`replicate_scores`; by default the observed ``course``.
+    min_students : int
+        Schools with fewer students are left out of the school-level statistic.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (S, 5)
+        One row per data set; columns ``share >= 95`` and ``share > 100``
+        (fractions of scores), ``max``, ``skewness`` (the moment coefficient,
+        over all students) and ``corr(mean, sd)``: the correlation, across the
+        schools with at least ``min_students`` students, between a school's
+        mean score and its sd (a ceiling makes high-scoring schools less
+        spread out).
+
+    Raises
+    ------
+    ValueError
+        Scores of the wrong length or not finite.
+    """
+    data = _model_data(df, "score_statistics")
+    y = data["course"].to_numpy()[None, :] if scores is None else np.atleast_2d(np.asarray(scores, dtype=float))
+    if y.ndim != 2 or y.shape[1] != len(data) or not np.all(np.isfinite(y)):
+        raise ValueError(f"score_statistics: scores must be finite, shape (N,) or (S, N) with N = {len(data)}; "
+                         f"got shape {np.shape(scores)}")
+    centred = y - y.mean(axis=1, keepdims=True)
+    skew = (centred**3).mean(axis=1) / (centred**2).mean(axis=1) ** 1.5
+    codes, _ = pd.factorize(data["school"], sort=True)
+    counts = np.bincount(codes)
+    keep = counts >= min_students
+    onehot = np.zeros((len(data), counts.size))
+    onehot[np.arange(len(data)), codes] = 1.0
+    means = (y @ onehot) / counts
+    sds = np.sqrt(np.clip(((y**2) @ onehot - counts * means**2) / (counts - 1).clip(min=1), 0, None))
+    m, s = means[:, keep], sds[:, keep]
+    m, s = m - m.mean(axis=1, keepdims=True), s - s.mean(axis=1, keepdims=True)
+    corr = (m * s).sum(axis=1) / np.sqrt((m**2).sum(axis=1) * (s**2).sum(axis=1))
+    return pd.DataFrame({"share >= 95": (y >= 95).mean(axis=1), "share > 100": (y > 100).mean(axis=1),
+                         "max": y.max(axis=1), "skewness": skew, "corr(mean, sd)": corr})
+
+
+# --------------------------------------------------------------------------- several fits side by side
+#: The six hyperparameters of the Bayesian GCSE model (the quantities NUTS samples).
+HYPERPARAMETERS = ("mu_alpha", "mu_beta", "sigma_alpha", "sigma_beta", "rho", "sigma_y")
+
+
+def summarise_fits(fits: dict, var_names=HYPERPARAMETERS) -> pd.DataFrame:
+    """Posterior means and sds of several fits, one row each, with their convergence diagnostics.
+
+    Parameters
+    ----------
+    fits : dict of str to arviz.InferenceData
+        Label -> fit (e.g. one per prior).
+    var_names : sequence of str
+        Scalar posterior variables to summarise.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (len(fits), 2 * len(var_names) + 3)
+        Index the labels; columns ``<var> mean`` and ``<var> sd`` for each
+        variable, ``max mcse`` (the largest Monte Carlo standard error of
+        those means), ``max R-hat`` (rank-normalised split R-hat, over the
+        variables) and ``divergences``.
+
+    Raises
+    ------
+    ValueError
+        An empty ``fits``, or a variable missing from a fit.
+    """
+    import arviz as az
+
+    if not isinstance(fits, dict) or not fits:
+        raise ValueError("summarise_fits: fits must be a non-empty dict of label -> InferenceData")
+    rows = {}
+    for label, idata in fits.items():
+        missing = [v for v in var_names if v not in idata.posterior]
+        if missing:
+            raise ValueError(f"summarise_fits: fit {label!r} has no {missing}")
+        summary = az.summary(idata, var_names=list(var_names), round_to="none")
+        row = {}
+        for var in var_names:
+            row[f"{var} mean"] = float(summary.loc[var, "mean"])
+            row[f"{var} sd"] = float(summary.loc[var, "sd"])
+        row["max mcse"] = float(summary["mcse_mean"].max())
+        row["max R-hat"] = float(summary["r_hat"].max())
+        row["divergences"] = int(idata.sample_stats["diverging"].sum())
+        rows[label] = row
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Control", "InteractiveFigure", "interactive_figure", "PLOTLY_CLASS", "conjugate_explorer",
-           "pooling_slider", "model_walk", "school_explorer"]
+           "pooling_slider", "model_walk", "school_explorer", "gcse_school_explorer"]
 
 #: CSS class of the figure's outer element; the book's extension looks for it.
 PLOTLY_CLASS = "bhm-interactive"
@@ -568,8 +568,10 @@ def school_explorer(boys, girls, *, schools, complete, partial, notes=None, figu
     fig.add_trace(go.Scatter(x=_round(ends), y=_round(complete[0] + complete[1] * ends), mode="lines",
                              name="complete pooling", line={"color": colors["complete"], "width": 2.5},
                              hovertemplate="complete pooling: %{y:.1f} points<extra></extra>"))
+    # open markers: a school's single boy or girl stays visible under its own mean
     fig.add_trace(go.Scatter(x=_round(ends), y=_round(first[3]["y"]), mode="lines+markers", name="no pooling",
                              line={"color": colors["none"], "width": 2.5, "dash": "dash"},
+                             marker={"symbol": "circle-open", "size": 11, "line": {"width": 2}},
                              hovertemplate="no pooling (own mean): %{y:.1f} points<extra></extra>"))
     fig.add_trace(go.Scatter(x=_round(ends), y=_round(first[4]["y"]), mode="lines", name="partial pooling",
                              line={"color": colors["partial"], "width": 2.5},
@@ -589,3 +591,51 @@ def school_explorer(boys, girls, *, schools, complete, partial, notes=None, figu
     control = Control("school", label, tuple(str(s) for s in schools), start=start)
     return interactive_figure(fig, [control], states, figure_id=figure_id, fallback_figure=fallback,
                               alt=f"Scores and pooling lines of school {schools[start]}")
+
+
+def gcse_school_explorer(df, idata, *, figure_id: str, start_school: str, ranks=None) -> InteractiveFigure:
+    """Chapter 6's explorer of all schools, from the data and the Bayesian fit.
+
+    Orders the schools from the lowest to the highest posterior mean of
+    alpha_j, and gives each school's readout its posterior median rank and 95%
+    rank interval (1 = highest alpha_j). The summaries come from
+    :mod:`bhm.gcse` (``pooling_lines``, ``school_summary``, ``rank_draws``);
+    the figure is :func:`school_explorer`'s.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The data the model was fitted to (as for ``gcse.cell_statistics``).
+    idata : arviz.InferenceData
+        From ``gcse.fit_bayes`` on ``df``.
+    figure_id : str
+    start_school : str
+        The school shown first.
+    ranks : numpy.ndarray, shape (draws, J), optional
+        ``gcse.rank_draws(idata)``, if already computed.
+
+    Raises
+    ------
+    ValueError
+        ``start_school`` is not one of the fitted schools.
+    """
+    from . import gcse
+
+    lines = gcse.pooling_lines(df, idata)
+    order = list(gcse.school_summary(idata, "alpha", ranks=ranks).index)   # lowest to highest mean
+    if str(start_school) not in order:
+        raise ValueError(f"gcse_school_explorer: unknown school {start_school!r}")
+    ranks = gcse.rank_draws(idata, "alpha") if ranks is None else ranks
+    column = {school: k for k, school in enumerate(lines.index)}
+    low, mid, high = np.percentile(ranks, [2.5, 50, 97.5], axis=0)
+    notes = [f"Rank of its boys' mean: {mid[column[s]]:.0f} of {len(order)} (95% interval "
+             f"{low[column[s]]:.0f} to {high[column[s]]:.0f})." for s in order]
+    students = {str(school): group for school, group in df.groupby(df["school"].astype(str))}
+    boys = [students[s].loc[students[s]["female"] == 0, "course"] for s in order]
+    girls = [students[s].loc[students[s]["female"] == 1, "course"] for s in order]
+    return school_explorer(
+        boys, girls, schools=order,
+        complete=(lines["complete_intercept"].iloc[0], lines["complete_slope"].iloc[0]),
+        partial=lines.loc[order, ["partial_intercept", "partial_slope"]].to_numpy(),
+        notes=notes, figure_id=figure_id, ylabel="coursework score (points)",
+        label="school (by posterior boys' mean)", start=order.index(str(start_school)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import matplotlib as mpl
 
 __all__ = ["COLORS", "use_style", "density_triplet", "shrinkage", "pooling_panel", "caterpillar", "rank_histogram",
-           "rank_ecdf_difference", "funnel", "ppc_statistic"]
+           "rank_ecdf_difference", "funnel", "ppc_statistic", "interval_comparison"]
 
 #: Colour roles, the same on every page.
 COLORS = {
@@ -374,4 +374,54 @@ def ppc_statistic(ax, replicated: dict, observed: float, *, xlabel: str, colors:
     ax.set_xlabel(xlabel)
     ax.set_ylabel("replicated data sets")
     ax.legend()
+    return ax
+
+
+# --------------------------------------------------------------------------- chapter 6
+def interval_comparison(ax, labels, estimates: dict, *, xlabel: str, colors: dict, offset: float = 0.18):
+    """Two or more interval estimates per group, side by side: e.g. empirical Bayes against full Bayes.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    labels : sequence of str, length J
+        The groups, drawn bottom to top.
+    estimates : dict of str to (mean, lower, upper)
+        Method label -> three array_likes of shape (J,), in the order of ``labels``.
+    xlabel : str
+    colors : dict of str to colour
+        Method label -> colour.
+    offset : float
+        Vertical distance between a group's intervals.
+
+    Raises
+    ------
+    ValueError
+        Arrays of the wrong length or not finite, a mean outside its interval,
+        or a method without a colour.
+    """
+    import numpy as np
+
+    labels = [str(label) for label in labels]
+    if not isinstance(estimates, dict) or not estimates:
+        raise ValueError("interval_comparison: estimates must be a non-empty dict of label -> (mean, lower, upper)")
+    missing = [label for label in estimates if label not in colors]
+    if missing:
+        raise ValueError(f"interval_comparison: colors has no colour for {missing}")
+    pos = np.arange(len(labels), dtype=float)
+    shift = (np.arange(len(estimates)) - (len(estimates) - 1) / 2) * offset
+    for k, (method, triple) in enumerate(estimates.items()):
+        if len(triple) != 3:
+            raise ValueError(f"interval_comparison: estimates[{method!r}] must be (mean, lower, upper)")
+        checked = _arrays("interval_comparison", mean=triple[0], lower=triple[1], upper=triple[2])
+        mean, lower, upper = checked["mean"], checked["lower"], checked["upper"]
+        if mean.size != len(labels):
+            raise ValueError(f"interval_comparison: estimates[{method!r}] has {mean.size} groups, labels {len(labels)}")
+        if np.any(lower > mean + 1e-9) or np.any(mean > upper + 1e-9):
+            raise ValueError("interval_comparison: every mean must lie between its lower and upper bound")
+        ax.hlines(pos + shift[k], lower, upper, color=colors[method], lw=2)
+        ax.scatter(mean, pos + shift[k], s=16, color=colors[method], zorder=3, label=method)
+    ax.set_yticks(pos, labels)
+    ax.set_xlabel(xlabel)
+    ax.set_ylim(-0.6, len(labels) - 0.4)
     return ax
