@@ -225,12 +225,65 @@ def test_score_statistics_by_hand():
     obs = score_statistics(df)
     y = df["course"].to_numpy()
     assert obs.loc[0, "share >= 95"] == 0.5 and obs.loc[0, "share > 100"] == 0.1 and obs.loc[0, "max"] == 101
+    assert obs.loc[0, "share in [95, 100]"] == 0.4
     from scipy import stats
 
     assert obs.loc[0, "skewness"] == pytest.approx(stats.skew(y))
     # two schools: the correlation of (mean, sd) is -1 (the high school is less spread)
     assert obs.loc[0, "corr(mean, sd)"] == pytest.approx(-1.0)
     two = score_statistics(df, np.vstack([y, y + 1.0]))
-    assert two.shape == (2, 5) and two.loc[1, "max"] == 102
+    assert two.shape == (2, 6) and two.loc[1, "max"] == 102
     with pytest.raises(ValueError, match="shape"):
         score_statistics(df, np.ones(3))
+
+
+def test_residual_spread_pools_the_cells(gcse):
+    from scipy import stats
+
+    from bhm.gcse import residual_spread
+
+    df = pd.DataFrame({"school": list("aaaaabb"), "female": [0, 0, 1, 1, 1, 0, 0],
+                       "course": [50.0, 60, 70, 80, 90, 40, 40]})
+    table = residual_spread(df, sigma_y=5.0)
+    # school a: boys (50, 60) and girls (70, 80, 90) around their own means: (50 + 200) / (5 - 2)
+    assert table.loc["a", "sd"] == pytest.approx(np.sqrt(250 / 3)) and table.loc["a", "dof"] == 3
+    assert table.loc["a", "p_larger"] == pytest.approx(stats.chi2.sf(250 / 25, 3))
+    assert table.loc["a", "se"] == pytest.approx(np.sqrt(250 / 3) / np.sqrt(6))
+    assert table.loc["b", "sd"] == 0 and table.loc["b", "cells"] == 1
+    # the GCSE pair of the chapter: sds without the gender gap, and their chi-square tests against 13.03
+    full = complete_course(gcse)
+    spread = residual_spread(full, sigma_y=13.03)
+    by_hand = full[full["school"] == "60501"].groupby("female")["course"].apply(lambda y: ((y - y.mean()) ** 2).sum())
+    assert spread.loc["60501", "sd"] == pytest.approx(np.sqrt(by_hand.sum() / (25 - 2)))
+    assert spread.loc["60501", "sd"] == pytest.approx(17.29, abs=0.01)
+    assert spread.loc["68271", "sd"] == pytest.approx(16.82, abs=0.01)
+    assert spread.loc["60501", "p_larger"] == pytest.approx(0.0136, abs=5e-4)
+    assert spread.loc["68271", "p_larger"] == pytest.approx(0.0823, abs=5e-4)
+    # a school with one student has no within-cell spread
+    assert spread["sd"].isna().sum() == (spread["dof"] == 0).sum()
+    with pytest.raises(ValueError, match="sigma_y must be a finite number > 0"):
+        residual_spread(df, sigma_y=0.0)
+
+
+def test_mean_weights_give_the_conditional_mean(fit, gcse):
+    from bhm.gcse import conditional_effects, mean_weights
+
+    df = complete_course(gcse)
+    params = dict(mu=fit.fixed[["intercept", "female"]], tau=fit.sd[["intercept", "female"]],
+                  sigma_y=fit.sd["residual"])
+    expected = {fit.corr: (0.281, 0.397, 65.961), 0.0: (0.221, 0.415, 64.802), -fit.corr: (0.150, 0.445, 63.256)}
+    for rho, (boy, girls, alpha) in expected.items():
+        w = mean_weights(df, "22908", rho=rho, **params)
+        assert list(w.index) == ["boys", "girls"] and list(w["n"]) == [1, 4]
+        assert (w.loc["boys", "weight_alpha"], w.loc["girls", "weight_alpha"]) == pytest.approx((boy, girls), abs=5e-4)
+        effects = conditional_effects(df, rho=rho, **params).loc["22908"]
+        assert fit.fixed["intercept"] + w["pull_alpha"].sum() == pytest.approx(effects["intercept"], abs=1e-9)
+        assert fit.fixed["female"] + w["pull_beta"].sum() == pytest.approx(effects["slope"], abs=1e-9)
+        assert fit.fixed["intercept"] + w["pull_alpha"].sum() == pytest.approx(alpha, abs=5e-4)
+    # a school with one cell: one row; rho = +-1 allowed
+    one_cell = mean_weights(df, "22908", rho=1.0, **params)
+    assert np.isfinite(one_cell.to_numpy(dtype=float)).all()
+    with pytest.raises(ValueError, match="unknown school 'zz'"):
+        mean_weights(df, "zz", rho=0.0, **params)
+    with pytest.raises(ValueError, match="rho must be in \\[-1, 1\\]"):
+        mean_weights(df, "22908", rho=1.5, **params)

@@ -18,7 +18,9 @@ REML maximised as lme4 does, reaching boundary estimates such as a
 correlation of +-1 in small subsamples drawn by :func:`sample_schools`), and
 :func:`empirical_bayes` (the schools' normal conditional distributions at the
 estimates, lme4's ``condVar``). :func:`replicate_scores` and
-:func:`score_statistics` make a posterior predictive check.
+:func:`score_statistics` make a posterior predictive check;
+:func:`residual_spread` gives each school's own residual sd, and
+:func:`mean_weights` how a school's conditional mean weighs its cell means.
 
 Two settings make the fit agree with lme4's ``lmer(..., REML = FALSE)``:
 
@@ -53,7 +55,7 @@ __all__ = ["MLFit", "fit_ml", "fit_ml_profiled", "empirical_bayes", "compare_sch
            "BAYES_PROGRAMS",
            "conditional_effects", "school_summary", "rank_draws", "compare_schools", "pooling_lines",
            "shrinkage_table",
-           "comparison_table"]
+           "comparison_table", "residual_spread", "mean_weights"]
 
 #: Options passed to ``statsmodels`` ``MixedLM.fit`` (see the module docstring).
 ML_FIT_OPTIONS = {"reml": False, "method": ["bfgs", "cg"], "gtol": 1e-8, "maxiter": 1000}
@@ -903,6 +905,117 @@ def compare_schools_eb(df: pd.DataFrame, fit: MLFit, a: str, b: str, var: str = 
             "p_greater": float(stats.norm.sf(0, loc=mean, scale=sd)) if sd > 0 else float(mean > 0)}
 
 
+def residual_spread(df: pd.DataFrame, sigma_y: float | None = None) -> pd.DataFrame:
+    """Each school's own residual sd: the spread of its scores around its cell means.
+
+    The model's sigma_y is a within-cell sd (the scores' spread around the
+    school's boys' mean and girls' mean), so a school's own value pools the
+    within-cell sums of squares: s_j^2 = sum_c sum_i (y_i - ybar_c)^2 / (n_j - C_j),
+    over its C_j cells (one or two) and n_j students. A school's plain sd of
+    its scores would also contain its gender gap.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As for :func:`cell_statistics`.
+    sigma_y : float, optional
+        A residual sd (points, > 0) to test each school's against.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (J, 5) or (J, 6)
+        Index the school IDs (sorted); columns ``n`` (students), ``cells``,
+        ``dof`` (n - cells), ``sd`` (the pooled within-cell sd, points; NaN
+        when dof = 0) and ``se`` (its approximate standard error under
+        normal scores, sd / sqrt(2 dof)); with ``sigma_y``, also ``p_larger``:
+        the chi-square test's P(chi^2_dof >= dof s_j^2 / sigma_y^2), the
+        probability of a spread at least this large if the school's true sd
+        were sigma_y.
+
+    Raises
+    ------
+    ValueError
+        Bad data (see :func:`cell_statistics`), or ``sigma_y`` not a finite
+        number > 0.
+    """
+    from scipy import stats
+
+    cells = _cells(df, "residual_spread")
+    if sigma_y is not None and not (np.isscalar(sigma_y) and np.isfinite(sigma_y) and sigma_y > 0):
+        raise ValueError(f"residual_spread: sigma_y must be a finite number > 0; got {sigma_y!r}")
+    cells = cells.assign(dev2=cells["ss"] - cells["s"] ** 2 / cells["n"])
+    per = cells.groupby("school_id", sort=True).agg(n=("n", "sum"), cells=("n", "size"), dev2=("dev2", "sum"))
+    per["dof"] = per["n"] - per["cells"]
+    dof = per["dof"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.where(dof > 0, np.sqrt(np.clip(per["dev2"].to_numpy(), 0, None) / np.where(dof > 0, dof, 1)), np.nan)
+        table = pd.DataFrame({"n": per["n"].astype(int), "cells": per["cells"].astype(int),
+                              "dof": per["dof"].astype(int), "sd": sd,
+                              "se": np.where(dof > 0, sd / np.sqrt(2 * np.where(dof > 0, dof, 1)), np.nan)},
+                             index=pd.Index(per.index.astype(str), name="school"))
+    if sigma_y is not None:
+        table["p_larger"] = np.where(dof > 0, stats.chi2.sf(per["dev2"].to_numpy() / float(sigma_y) ** 2,
+                                                            np.where(dof > 0, dof, 1)), np.nan)
+    return table
+
+
+def mean_weights(df: pd.DataFrame, school: str, *, mu, tau, rho: float, sigma_y: float) -> pd.DataFrame:
+    """How a school's conditional mean of (alpha_j, beta_j) weighs its cell means.
+
+    Given the hyperparameters, E[(alpha_j, beta_j) | y] = mu + W (ybar - Z mu)
+    with W = Sigma Z' V^{-1}, V = Z Sigma Z' + sigma_y^2 diag(1 / n_c) the
+    covariance of the school's cell means ybar, and Z the rows z_c = (1, x_c).
+    Row k of W holds the weights of the cells' deviations ybar_c - z_c' mu
+    in the k-th effect; weight times deviation is that cell's pull. This is
+    the regression of the school's effects on its cell means, which depends
+    on all of Sigma and the cell sizes, not on a correlation alone.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As for :func:`cell_statistics`.
+    school : str
+        The school ID.
+    mu, tau, rho, sigma_y
+        As for :func:`conditional_effects`; ``rho`` may be -1 or 1 here, as
+        no inverse of Sigma is needed.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (C_j, 7)
+        One row per cell of the school, index ``"boys"`` and/or ``"girls"``;
+        columns ``n``, ``mean`` (the cell mean, points), ``deviation`` (from
+        its expectation mu_alpha, or mu_alpha + mu_beta for girls),
+        ``weight_alpha``, ``pull_alpha``, ``weight_beta``, ``pull_beta``.
+        ``mu[0] + pull_alpha.sum()`` is the conditional mean of alpha_j.
+
+    Raises
+    ------
+    ValueError
+        Bad data or parameters, or an unknown school.
+    """
+    mu, tau = np.asarray(mu, dtype=float), np.asarray(tau, dtype=float)
+    if mu.shape != (2,) or tau.shape != (2,) or not (np.all(np.isfinite(mu)) and np.all(tau >= 0)):
+        raise ValueError(f"mean_weights: mu must be a finite pair and tau a pair >= 0; got {mu!r}, {tau!r}")
+    if not (-1 <= rho <= 1) or not (np.isfinite(sigma_y) and sigma_y > 0):
+        raise ValueError(f"mean_weights: rho must be in [-1, 1] and sigma_y > 0; got {rho!r}, {sigma_y!r}")
+    cells = _cells(df, "mean_weights")
+    mine = cells[cells["school_id"] == str(school)]
+    if mine.empty:
+        raise ValueError(f"mean_weights: unknown school {school!r}; schools are IDs like {cells['school_id'].iloc[0]!r}")
+    sigma = np.array([[tau[0] ** 2, rho * tau[0] * tau[1]], [rho * tau[0] * tau[1], tau[1] ** 2]])
+    z = np.column_stack([np.ones(len(mine)), mine["x"].to_numpy()])
+    n = mine["n"].to_numpy(dtype=float)
+    ybar = mine["s"].to_numpy(dtype=float) / n
+    V = z @ sigma @ z.T + sigma_y**2 * np.diag(1 / n)
+    W = np.linalg.solve(V, z @ sigma).T                               # Sigma Z' V^-1, (2, C_j)
+    deviation = ybar - z @ mu
+    return pd.DataFrame({"n": n.astype(int), "mean": ybar, "deviation": deviation,
+                         "weight_alpha": W[0], "pull_alpha": W[0] * deviation,
+                         "weight_beta": W[1], "pull_beta": W[1] * deviation},
+                        index=pd.Index(np.where(mine["x"].to_numpy() == 1, "girls", "boys"), name="cell"))
+
+
 def sample_schools(df: pd.DataFrame, k: int, *, seed: int) -> pd.DataFrame:
     """The students of k schools drawn at random without replacement: a smaller data set of the same kind.
 
@@ -1002,8 +1115,9 @@ def score_statistics(df: pd.DataFrame, scores=None, *, min_students: int = 5) ->
 
     Returns
     -------
-    pandas.DataFrame, shape (S, 5)
-        One row per data set; columns ``share >= 95`` and ``share > 100``
+    pandas.DataFrame, shape (S, 6)
+        One row per data set; columns ``share >= 95``, ``share in [95, 100]``
+        (the reachable band just below the ceiling) and ``share > 100``
         (fractions of scores), ``max``, ``skewness`` (the moment coefficient,
         over all students) and ``corr(mean, sd)``: the correlation, across the
         schools with at least ``min_students`` students, between a school's
@@ -1032,7 +1146,9 @@ def score_statistics(df: pd.DataFrame, scores=None, *, min_students: int = 5) ->
     m, s = means[:, keep], sds[:, keep]
     m, s = m - m.mean(axis=1, keepdims=True), s - s.mean(axis=1, keepdims=True)
     corr = (m * s).sum(axis=1) / np.sqrt((m**2).sum(axis=1) * (s**2).sum(axis=1))
-    return pd.DataFrame({"share >= 95": (y >= 95).mean(axis=1), "share > 100": (y > 100).mean(axis=1),
+    return pd.DataFrame({"share >= 95": (y >= 95).mean(axis=1),
+                         "share in [95, 100]": ((y >= 95) & (y <= 100)).mean(axis=1),
+                         "share > 100": (y > 100).mean(axis=1),
                          "max": y.max(axis=1), "skewness": skew, "corr(mean, sd)": corr})
 
 
