@@ -65,7 +65,8 @@ __all__ = [
     "stan_prior_draw", "stan_simulation", "stan_replication",
     "GCSE_SCHOOLS", "GCSE_HYPERPARAMETERS", "GCSE_QUANTITIES", "GCSE_SAMPLER", "gcse_prior_draw",
     "gcse_simulation", "gcse_replication",
-    "FITS", "FIT_PROGRAMS", "program_digests", "replication", "divergent_reps", "run_stan_sbc", "load_ranks", "COMMITTED", "COMMITTED_GCSE", "load_committed",
+    "FITS", "FIT_PROGRAMS", "program_digests", "replication", "divergent_reps", "run_stan_sbc", "load_ranks",
+    "COMMITTED", "COMMITTED_GCSE", "load_committed",
 ]
 
 #: L, the posterior draws each rank is computed from: ranks take the L + 1 = 100 values 0..99.
