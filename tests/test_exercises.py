@@ -490,7 +490,8 @@ RIGHT = {
     "ex7-band": [lambda: (33, 69), lambda: [33.0, 69.0],
                  lambda: (50 - 2.576 * np.sqrt(47.5), 50 + 2.576 * np.sqrt(47.5)), lambda: np.array([69, 33])],
     "ex7-narrow": [lambda: _outer_share(1000, 5), lambda: _outer_share(4000, 6), lambda: 0.41],
-    "ex7-loglik": [lambda: _prior_top_share(4000, 5), lambda: _prior_top_share(4000, 6), lambda: 0.28],
+    "ex7-loglik": [lambda: _prior_top_share(1000, 5), lambda: _prior_top_share(4000, 6), lambda: 0.28,
+                   lambda: 281 / 1000],
 }
 
 

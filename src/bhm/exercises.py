@@ -1393,8 +1393,9 @@ def _prior_sampler_top_share() -> float:
            prompt="the share of log-likelihood ranks in the top bin, ranks 95-99 (between 0 and 1)")
 def _ex7_loglik(answer):
     value = _probability(answer, "a share of replications")
-    # about 0.28; 4,000 replications estimate it with a Monte Carlo sd of 0.007, 0.03 is about 4 of those
-    if abs(value - _prior_sampler_top_share()) <= 0.03:
+    # about 0.28; the chapter's 1,000 replications estimate it with a Monte Carlo sd of 0.014; 0.045 is
+    # about 3 of those
+    if abs(value - _prior_sampler_top_share()) <= 0.045:
         return
     if abs(value - 0.05) <= 0.02:
         raise Wrong("that is the share uniform ranks would put into one bin, or the share of the parameter's "

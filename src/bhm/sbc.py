@@ -429,19 +429,50 @@ def _check_reps(n_reps):
     return int(n_reps)
 
 
-def _chain_ess(chain: np.ndarray) -> float:
-    """Chapter 3's ESS of one chain (split in halves), as arviz.ess(method="mean")."""
-    from bhm import diagnostics
+def _chain_ess(chains: np.ndarray) -> np.ndarray:
+    """Chapter 3's ESS of each row of ``chains`` (R, S), every chain split in halves.
 
-    try:
-        return diagnostics.ess_parts(chain[None, :]).ess
-    except ValueError:  # a chain that never moved: no effective draws
-        return 1.0
+    :func:`bhm.diagnostics.ess_parts` (``split=True``) for one chain at a
+    time, vectorised over the rows: the same autocovariances by FFT, the same
+    Geyer truncation and monotone sequence, the same cap (tests check equality).
+    A chain that never moved gets an ESS of 1.
+    """
+    x = np.asarray(chains, dtype=float)
+    half = x.shape[1] // 2
+    theta = np.stack([x[:, :half], x[:, -half:]], axis=1)                 # (R, 2 halves, n)
+    n = half
+    centred = theta - theta.mean(axis=2, keepdims=True)
+    size = 2 ** int(np.ceil(np.log2(2 * n)))
+    spectrum = np.fft.rfft(centred, n=size, axis=2)
+    acov = np.fft.irfft(spectrum * np.conj(spectrum), n=size, axis=2)[..., :n] / n
+    w = acov[:, :, 0].mean(axis=1) * n / (n - 1)
+    var_plus = (n - 1) / n * w + theta.mean(axis=2).var(axis=1, ddof=1)
+    moved = var_plus > 0
+    var_plus = np.where(moved, var_plus, 1.0)
+    rho = 1 - (w[:, None] - acov.mean(axis=1)) / var_plus[:, None]
+    rho[:, 0] = 1.0
+    last = int(np.ceil((n - 2) / 2)) - 1                # the last pair Geyer's loop may read
+    if last < 1:                                        # very short chains: one at a time
+        from bhm import diagnostics
+
+        return np.array([diagnostics.ess_parts(row[None, :]).ess if np.ptp(row) > 0 else 1.0 for row in x])
+    pairs = rho[:, 0:2 * last + 1:2] + rho[:, 1:2 * last + 2:2]              # pair sums k = 0..last
+    stop = pairs[:, 1:] <= 0
+    m = np.where(stop.any(axis=1), stop.argmax(axis=1) + 1, last)           # the pair that ends the sum
+    even = rho[np.arange(len(m)), 2 * m]
+    half_pair = np.where((even > 0) | (pairs[np.arange(len(m)), m] >= 0), even, 0.0)
+    monotone = np.minimum.accumulate(pairs, axis=1)
+    summed = np.where(np.arange(last + 1)[None, :] < m[:, None], monotone, 0.0).sum(axis=1)
+    total = 2 * n
+    tau = np.maximum(-1 + 2 * summed + half_pair, 1 / np.log10(total))
+    return np.where(moved, total / tau, 1.0)
 
 
 def _mh_kept(log_posterior, x0, rng, *, warmup, thin, n_draws, **sampler):
     """Run one MH chain per replication; return the kept draws (R, L), each chain's ESS and its length.
 
+    ``log_posterior(x, rows)`` evaluates the targets of the replications
+    ``rows`` (all by default) at their chains' states ``x``.
     ``thin="ess"``: a first run of 10 L iterations after warm-up; a chain
     whose ESS is below L continues to the length :func:`ess_iterations` asks
     for (at most 10 times as long); L evenly spaced draws of each chain are kept.
@@ -453,13 +484,16 @@ def _mh_kept(log_posterior, x0, rng, *, warmup, thin, n_draws, **sampler):
         base = 10 * n_draws
         result = mcmc.metropolis_hastings(log_posterior, x0, warmup + base, seed=rng, **sampler)
         chains = result.draws[:, warmup:, 0]
-        ess = np.array([_chain_ess(chain) for chain in chains])
+        ess = _chain_ess(chains)
         length = np.array([ess_iterations(e, base, n_draws=n_draws, max_iter=10 * base) for e in ess])
-        if length.max() > base:  # the chains continue from where they stopped
-            more = mcmc.metropolis_hastings(log_posterior, result.draws[:, -1, :], int(length.max()) - base,
-                                            seed=rng, **sampler)
-            chains = np.concatenate([chains, more.draws[:, :, 0]], axis=1)
-        kept = np.stack([chain[evenly_spaced(int(n), n_draws)] for chain, n in zip(chains, length)])
+        kept = np.stack([chain[evenly_spaced(base, n_draws)] for chain in chains])
+        rows = np.flatnonzero(length > base)
+        if rows.size:  # those chains continue from where they stopped
+            more = mcmc.metropolis_hastings(lambda x: log_posterior(x, rows), result.draws[rows, -1, :],
+                                            int(length[rows].max()) - base, seed=rng, **sampler)
+            for k, r in enumerate(rows):
+                chain = np.concatenate([chains[r], more.draws[k, :, 0]])
+                kept[r] = chain[evenly_spaced(int(length[r]), n_draws)]
         return kept, ess, length
     thin = _check_whole(thin, "thin (or 'ess')", 1)
     result = mcmc.metropolis_hastings(log_posterior, x0, warmup + thin * n_draws, seed=rng, **sampler)
@@ -562,9 +596,9 @@ def mh_normal_mean(n_reps: int = 1000, *, seed, mu0: float = 0.0, sigma0: float 
     ybar = rng.normal(mu[:, None], sigma, size=(n_reps, n)).mean(axis=1)  # the likelihood needs only ybar
     weight = float(bool(use_data))
 
-    def log_posterior(x):  # x: (n_reps, 1), one chain per replication
+    def log_posterior(x, rows=slice(None)):  # x: one chain per replication (of rows), one parameter
         m = x[:, 0]
-        return -0.5 * ((m - mu0) / sigma0) ** 2 - weight * 0.5 * n * ((ybar - m) / sigma) ** 2
+        return -0.5 * ((m - mu0) / sigma0) ** 2 - weight * 0.5 * n * ((ybar[rows] - m) / sigma) ** 2
 
     x0 = rng.normal(mu0, sigma0, size=(n_reps, 1))  # start at a prior draw
     kept, ess, length = _mh_kept(log_posterior, x0, rng, warmup=warmup, thin=thin, n_draws=n_draws, step=step)
@@ -603,10 +637,10 @@ def mh_normal_precision(n_reps: int = 1000, *, seed, a: float = 3.0, b: float = 
     tau = rng.gamma(a, 1 / b, size=n_reps)
     ss = (rng.normal(0.0, 1 / np.sqrt(tau)[:, None], size=(n_reps, n)) ** 2).sum(axis=1)
 
-    def log_posterior(x):
+    def log_posterior(x, rows=slice(None)):
         t = x[:, 0]
         with np.errstate(divide="ignore", invalid="ignore"):
-            value = (a + n / 2 - 1) * np.log(t) - (b + ss / 2) * t
+            value = (a + n / 2 - 1) * np.log(t) - (b + ss[rows] / 2) * t
         return np.where(t > 0, value, -np.inf)
 
     x0 = rng.gamma(a, 1 / b, size=(n_reps, 1))
@@ -1046,7 +1080,7 @@ COMMITTED = "sbc_results.csv.gz"
 COMMITTED_GCSE = "sbc_gcse.csv.gz"
 _COMMANDS = {
     COMMITTED: "python -m bhm sbc --reps 1000 --fit matched --fit mismatched --fit noncentred --out results/sbc",
-    COMMITTED_GCSE: "python -m bhm sbc --reps 400 --fit gcse --out results/sbc-gcse",
+    COMMITTED_GCSE: "python -m bhm sbc --reps 800 --fit gcse --out results/sbc-gcse",
 }
 
 
