@@ -318,6 +318,20 @@ def _outer_share(n_reps, seed, sd_factor=0.5):
     return float(((rank < 5) | (rank >= 95)).mean())
 
 
+def _prior_top_share(n_reps, seed, column="loglik"):
+    """Share of top-bin ranks when the draws are prior draws, by hand (not bhm.sbc): the log-likelihood's
+    (a draw farther from ybar has a smaller one), or the parameter's (``column="mu"``)."""
+    rng = np.random.default_rng(seed)
+    mu = rng.normal(0, 1, n_reps)
+    ybar = rng.normal(mu, 1 / np.sqrt(10))
+    draws = rng.normal(0, 1, (n_reps, 99))
+    if column == "mu":
+        rank = (draws < mu[:, None]).sum(axis=1)
+    else:
+        rank = (np.abs(draws - ybar[:, None]) > np.abs(mu - ybar)[:, None]).sum(axis=1)
+    return float((rank >= 95).mean())
+
+
 @functools.lru_cache(maxsize=None)
 def _gcse_ml():
     from bhm import gcse
@@ -476,6 +490,8 @@ RIGHT = {
     "ex7-band": [lambda: (33, 69), lambda: [33.0, 69.0],
                  lambda: (50 - 2.576 * np.sqrt(47.5), 50 + 2.576 * np.sqrt(47.5)), lambda: np.array([69, 33])],
     "ex7-narrow": [lambda: _outer_share(1000, 5), lambda: _outer_share(4000, 6), lambda: 0.41],
+    "ex7-loglik": [lambda: _prior_top_share(1000, 5), lambda: _prior_top_share(4000, 6), lambda: 0.28,
+                   lambda: 281 / 1000],
 }
 
 
@@ -568,6 +584,7 @@ WRONG = {
     "ex7-rank": [lambda: 4, lambda: 6, lambda: 5.5, lambda: 0.5],
     "ex7-band": [lambda: (0.033, 0.069), lambda: (40, 60), lambda: 50, lambda: (33, 69, 50)],
     "ex7-narrow": [lambda: 0.1, lambda: _outer_share(1000, 5, sd_factor=1.5), lambda: 41.0],
+    "ex7-loglik": [lambda: 0.05, lambda: 0.0, lambda: 1140, lambda: 0.5, lambda: _prior_top_share(4000, 5, "mu")],
 }
 
 BAD_INPUTS = [None, "abc", float("nan"), np.inf, np.ones(3), np.full((2, 2), np.nan), [], {"a": 1}, object(), True]

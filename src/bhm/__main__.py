@@ -9,7 +9,7 @@ runs chapter 5's Monte Carlo study (see :mod:`bhm.study`); interrupted, it
 resumes where it stopped.
 
 ``python -m bhm sbc --reps 1000 --fit matched --out results/sbc`` runs chapter
-7's simulation-based calibration of the Stan model (see :mod:`bhm.sbc`), resumable too.
+7's simulation-based calibration of a Stan program (see :mod:`bhm.sbc`), resumable too.
 
 ``python -m bhm compile [PROGRAM ...] [--jobs N]`` compiles the Stan programs
 that the engine's cache lacks, several at a time (``make book`` runs it first).
@@ -65,15 +65,18 @@ def main(argv=None) -> int:
     _add_run_options(run)
     cal = commands.add_parser(
         "sbc",
-        help="run chapter 7's simulation-based calibration of the Stan model (resumable)",
-        description="Simulation-based calibration of stan/varying_slope_suff.stan: draw parameters from "
-                    "the prior, simulate, fit, record the ranks. Finished replications are kept in OUT, "
-                    "one file each, so an interrupted run resumes where it stopped.",
+        help="run chapter 7's simulation-based calibration of the Stan programs (resumable)",
+        description="Simulation-based calibration: draw parameters from the prior, simulate, fit, record "
+                    "the ranks. Fits: matched and mismatched (stan/varying_slope_suff.stan with the "
+                    "simulator's prior on gamma, or chapter 5's wrong one), noncentred "
+                    "(stan/varying_slope_nc.stan on the data sets whose matched fit had divergences: run "
+                    "matched first, into the same OUT) and gcse (stan/gcse_marginal.stan on data "
+                    "simulated on the GCSE design). Finished replications are kept in OUT, one file each, "
+                    "so an interrupted run resumes where it stopped.",
     )
     cal.add_argument("--reps", type=int, default=1000, help="replications per fit (default 1000)")
-    cal.add_argument("--fit", action="append", choices=["matched", "mismatched"],
-                     help="the program's prior: the simulator's (matched) or chapter 5's wrong one "
-                          "(mismatched); repeat for both (default: matched)")
+    cal.add_argument("--fit", action="append", choices=["matched", "mismatched", "noncentred", "gcse"],
+                     help="the fit to run; repeat for several, run in the order given (default: matched)")
     cal.add_argument("--out", required=True, metavar="DIR", help="results folder (one JSON file per replication)")
     _add_run_options(cal)
     doctor = commands.add_parser(
@@ -227,9 +230,11 @@ def _sbc(args) -> int:
         return {key: sum(r[key] for r in reports) for key in ("done", "skipped", "seconds")}
 
     command = f"python -m bhm sbc --reps {args.reps} " + " ".join(f"--fit {f}" for f in fits) + f" --out {args.out}"
+    samplers = {fit: sbc.GCSE_SAMPLER if fit == "gcse" else sbc.STAN_SAMPLER for fit in fits}
     return _run_logged(args, run, sbc.load_ranks,
-                       {"command": command, "reps_per_fit": args.reps, "sampler": sbc.STAN_SAMPLER,
-                        "n_draws": sbc.N_DRAWS})
+                       {"command": command, "reps_per_fit": args.reps, "sampler": samplers,
+                        "n_draws": sbc.N_DRAWS, "max_runs": sbc.MAX_RUNS, "max_draws": sbc.MAX_DRAWS,
+                        "programs_sha256": sbc.program_digests(fits)})
 
 
 if __name__ == "__main__":

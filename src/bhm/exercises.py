@@ -1372,6 +1372,39 @@ def _ex7_narrow(answer):
                 "of sbc.exact_normal_mean(..., sd_factor=0.5)")
 
 
+@functools.lru_cache(maxsize=None)
+def _prior_sampler_top_share() -> float:
+    """Share of log-likelihood ranks in the top bin when the draws ignore the data (exact, 200,000 replications).
+
+    The truth mu ~ N(0, 1), ybar | mu ~ N(mu, 1/10), 99 independent prior draws;
+    a draw has a smaller log-likelihood than the truth when it lies farther from
+    ybar. Monte Carlo sd about 0.001.
+    """
+    rng = np.random.default_rng(0)
+    n_reps = 200_000
+    mu = rng.normal(0.0, 1.0, n_reps)
+    ybar = rng.normal(mu, 1 / np.sqrt(10))
+    draws = rng.normal(0.0, 1.0, (n_reps, 99))
+    rank = (np.abs(draws - ybar[:, None]) > np.abs(mu - ybar)[:, None]).sum(axis=1)
+    return float((rank >= 95).mean())
+
+
+@_register("ex7-loglik", exercise="ex7-loglik", chapter=7,
+           prompt="the share of log-likelihood ranks in the top bin, ranks 95-99 (between 0 and 1)")
+def _ex7_loglik(answer):
+    value = _probability(answer, "a share of replications")
+    # about 0.28; the chapter's 1,000 replications estimate it with a Monte Carlo sd of 0.014; 0.045 is
+    # about 3 of those
+    if abs(value - _prior_sampler_top_share()) <= 0.045:
+        return
+    if abs(value - 0.05) <= 0.02:
+        raise Wrong("that is the share uniform ranks would put into one bin, or the share of the parameter's "
+                    "ranks; count the ranks of the log-likelihood, the column loglik")
+    if value <= 0.01:
+        raise Wrong("that looks like the bottom bin; the top bin holds the ranks 95 to 99")
+    raise Wrong("count the replications whose loglik rank is at least 95 and divide by all of them")
+
+
 # --------------------------------------------------------------------------- student notebooks
 
 

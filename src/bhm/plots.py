@@ -8,7 +8,8 @@ from __future__ import annotations
 import matplotlib as mpl
 
 __all__ = ["COLORS", "use_style", "density_triplet", "shrinkage", "pooling_panel", "caterpillar", "rank_histogram",
-           "rank_ecdf_difference", "funnel", "ppc_statistic", "interval_comparison"]
+           "rank_ecdf_difference", "funnel", "ppc_statistic", "sbc_ecdf",
+           "interval_comparison"]
 
 #: Colour roles, the same on every page.
 COLORS = {
@@ -246,9 +247,13 @@ def rank_histogram(ax, ranks, *, n_draws: int, bins: int, prob: float = 0.99, ti
     counts = np.bincount(ranks * bins // (n_draws + 1), minlength=bins)
     lower, upper = stats.binom.ppf([(1 - prob) / 2, (1 + prob) / 2], ranks.size, 1 / bins)
     edges = np.arange(bins + 1) * (n_draws + 1) / bins
-    ax.axhspan(lower, upper, color=COLORS["prior"], alpha=0.3, lw=0, zorder=3, label=f"{prob:.0%} band if uniform")
-    ax.axhline(ranks.size / bins, color=COLORS["prior"], lw=1)
-    ax.stairs(counts, edges, fill=True, color=COLORS["posterior"], alpha=0.6, label="ranks")
+    # the band behind the bars, its edges drawn over them: every bar's top reads against the band
+    ax.axhspan(lower, upper, color=COLORS["prior"], alpha=0.25, lw=0, zorder=0.5, label=f"{prob:.0%} band if uniform")
+    ax.stairs(counts, edges, fill=True, color=COLORS["posterior"], alpha=0.45, lw=0, zorder=1, label="ranks")
+    ax.stairs(counts, edges, color=COLORS["posterior"], lw=1.2, zorder=2)
+    for level in (lower, upper):
+        ax.axhline(level, color="0.35", lw=0.8, ls="--", zorder=3)
+    ax.axhline(ranks.size / bins, color="0.35", lw=0.8, zorder=3)
     ax.set_xlim(0, n_draws + 1)
     ax.set_xlabel(f"rank of the truth among {n_draws} posterior draws")
     ax.set_ylabel(f"replications per bin (of {ranks.size})")
@@ -374,6 +379,58 @@ def ppc_statistic(ax, replicated: dict, observed: float, *, xlabel: str, colors:
     ax.set_xlabel(xlabel)
     ax.set_ylabel("replicated data sets")
     ax.legend()
+    return ax
+
+
+# --------------------------------------------------------------------------- chapter 7 (SBC)
+_CURVE_COLORS = (COLORS["posterior"], COLORS["likelihood"], COLORS["none"], COLORS["complete"], COLORS["partial"],
+                 "0.3")
+
+
+def sbc_ecdf(ax, curves: dict, band, *, n_draws: int, colors: dict | None = None, title: str | None = None):
+    """ECDFs of SBC ranks minus the uniform CDF, several on one axis, inside one simultaneous band.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    curves : dict of str to array_like of int, shape (R,)
+        Legend label -> ranks in 0..n_draws; every curve has the R ranks the band was made for.
+    band : pandas.DataFrame, shape (n_draws, 3)
+        :func:`bhm.sbc.ecdf_band`: columns ``fraction``, ``lower``, ``upper``, and
+        ``band.attrs["n_reps"]``, its R. Under uniformity each curve stays inside
+        with the band's probability.
+    n_draws : int
+        L: ranks lie in 0..L.
+    colors : dict of str to colour, optional
+        Label -> colour; by default the book's red, blue, orange, green, purple, grey in turn.
+    title : str, optional
+    """
+    import numpy as np
+
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError("sbc_ecdf: curves must be a non-empty dict of label -> ranks")
+    if not {"fraction", "lower", "upper"} <= set(getattr(band, "columns", [])) or len(band) != n_draws:
+        raise ValueError(f"sbc_ecdf: band must be bhm.sbc.ecdf_band(...) for n_draws = {n_draws}")
+    n_reps = band.attrs.get("n_reps")
+    z = band["fraction"].to_numpy()
+    prob = band.attrs.get("prob")
+    ax.fill_between(np.r_[0, z, 1], np.r_[0, band["lower"], 0], np.r_[0, band["upper"], 0], step="post",
+                    color=COLORS["prior"], alpha=0.3, lw=0, label=f"{prob:.0%} band if uniform" if prob else "band")
+    ax.axhline(0, color=COLORS["prior"], lw=0.8)
+    for k, (label, values) in enumerate(curves.items()):
+        ranks = _arrays("sbc_ecdf", **{f"curves[{label!r}]": values})[f"curves[{label!r}]"]
+        if ranks.min() < 0 or ranks.max() > n_draws or np.any(ranks != np.round(ranks)):
+            raise ValueError(f"sbc_ecdf: the ranks of {label!r} must be whole numbers in 0..{n_draws}")
+        if n_reps is not None and ranks.size != n_reps:
+            raise ValueError(f"sbc_ecdf: {label!r} has {ranks.size} ranks; the band is for {n_reps}")
+        ecdf = (ranks[:, None] < np.arange(1, n_draws + 1)).mean(axis=0)   # share of ranks below i, i = 1..L
+        color = (colors or {}).get(label, _CURVE_COLORS[k % len(_CURVE_COLORS)])
+        ax.step(np.r_[0, z, 1], np.r_[0, ecdf - z, 0], where="post", color=color, lw=1.5, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("fractional rank (rank + 1) / (L + 1)")
+    ax.set_ylabel("ECDF minus uniform CDF")
+    if title:
+        ax.set_title(title)
     return ax
 
 
