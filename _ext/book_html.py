@@ -22,6 +22,15 @@
    as a plain script in the head, so that it is loaded before the figures'
    inline scripts run; every page gets the small stylesheet that hides the
    static fallback image when the live figure works and shows it in print.
+
+4. A cell's printed text exactly as printed. myst-nb's nb_merge_streams strips
+   each stream piece and adds a newline after it, but the kernel cuts its
+   messages by time (ipykernel flushes every 0.2 s), not at line ends: when a
+   ``print(a, b)`` falls across two messages the page showed ``a`` and ``b`` on
+   two lines, and in a different place on every run (a fresh CI caught it in
+   chapter 4). The pieces are joined exactly first (``coalesce_streams``), so
+   myst-nb's merge sees one piece per stream; the cell's output list is changed
+   in place, so the executed notebook (the download) holds the same text once.
 """
 
 import json
@@ -39,29 +48,31 @@ def _text(output):
 
 
 def coalesce_streams(outputs):
-    """One stream output per name and cell, as the page shows it.
+    """One stream output per name and cell, holding its pieces joined exactly.
 
-    myst-nb (nb_merge_streams) merges a cell's stdout pieces into the first one
-    in place and renders that, but the executed notebook it writes keeps the
-    later pieces too, so a reader's download would print them twice. Keep the
-    first, holding all the text once, and drop the rest.
+    The kernel sends a cell's printed text in pieces cut by time, not at line
+    ends; the page and the executed notebook show it as printed. Returns a new
+    list; the first piece of each stream is changed in place.
     """
     streams, kept = {}, []
     for output in outputs:
         if output.get("output_type") != "stream":
             kept.append(output)
-            continue
-        name = output.get("name")
-        if name not in streams:
-            streams[name] = {"first": output, "rest": []}
+        elif output.get("name") not in streams:
+            streams[output.get("name")] = output
+            output["text"] = _text(output)
             kept.append(output)
         else:
-            streams[name]["rest"].append(_text(output))
-    for parts in streams.values():
-        rest = "".join(parts["rest"])
-        first = _text(parts["first"])
-        parts["first"]["text"] = first if first.endswith(rest) else first + rest
+            streams[output.get("name")]["text"] += _text(output)
     return kept
+
+
+def _merge_exactly_then(myst_merge):
+    def merge(outputs):
+        outputs[:] = coalesce_streams(outputs)  # the cell's own list: the notebook myst-nb writes is merged too
+        return myst_merge(outputs)
+
+    return merge
 
 
 def add_ipynb_source(app, pagename, templatename, context, doctree):
@@ -132,6 +143,11 @@ def copy_assets(app, exception):
 
 
 def setup(app):
+    import myst_nb.core.render as render  # the module whose global name myst-nb's renderer calls
+
+    if not getattr(render.coalesce_streams, "_bhm_exact", False):
+        render.coalesce_streams = _merge_exactly_then(render.coalesce_streams)
+        render.coalesce_streams._bhm_exact = True
     app.add_css_file("bhm-interactive.css")
     # after sphinx.ext.mathjax (priority 500) adds MathJax to the page's scripts: a new list made earlier
     # would leave those out
