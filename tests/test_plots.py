@@ -114,3 +114,44 @@ def test_interval_comparison():
     with pytest.raises(ValueError, match="between its lower and upper"):
         interval_comparison(ax, ["a"], {"EB": ([5], [0], [2])}, xlabel="x", colors={"EB": "C0"})
     plt.close(fig)
+
+
+def test_text_size_on_the_page_follows_from_the_figure_width():
+    # a 10-pt label on a figure whose tight box is w inches, shown shrunk to the 688 px column:
+    # 10 * 688 / (96 w) points, by the formula; a narrow figure shown at its own size keeps 10 * dpi / 96
+    fig, ax = plt.subplots(figsize=(7, 3), dpi=110)
+    ax.set_xlabel("label", fontsize=10)
+    fig.canvas.draw()
+    width = fig.get_tightbbox(fig.canvas.get_renderer()).width
+    sizes = dict((text, size) for size, text in plots.text_sizes_on_page(fig))
+    assert width * 110 > 600  # the column's scale applies only to an image wider than 688 px
+    assert sizes["label"] == pytest.approx(10 * min(688, width * 110) / (96 * width))
+    wide, ax = plt.subplots(figsize=(12, 3), dpi=110)
+    ax.set_xlabel("label", fontsize=10)
+    wide.canvas.draw()
+    width = wide.get_tightbbox(wide.canvas.get_renderer()).width
+    assert dict((t, s) for s, t in plots.text_sizes_on_page(wide))["label"] == pytest.approx(10 * 688 / (96 * width))
+    small, ax = plt.subplots(figsize=(3, 2), dpi=110)
+    ax.set_xlabel("label", fontsize=10)
+    small.canvas.draw()
+    assert dict((t, s) for s, t in plots.text_sizes_on_page(small))["label"] == pytest.approx(10 * 110 / 96)
+    plt.close("all")
+
+
+def test_the_watch_warns_about_small_text_only(monkeypatch):
+    import warnings
+
+    monkeypatch.setitem(matplotlib.rcParams, "figure.hooks", [])
+    monkeypatch.setenv(plots.CHECK_ENV, "1")
+    plots.use_style()
+    assert matplotlib.rcParams["figure.hooks"] == ["bhm.plots:watch_text_size"]
+    plots.use_style()  # twice: still one hook
+    assert matplotlib.rcParams["figure.hooks"] == ["bhm.plots:watch_text_size"]
+    for fontsize, warns in [(10, False), (6, True)]:
+        fig, ax = plt.subplots(figsize=(7, 3))
+        ax.set_title("title", fontsize=fontsize)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig.canvas.draw()
+        assert any("under 9 pt" in str(w.message) for w in caught) is warns
+    plt.close("all")

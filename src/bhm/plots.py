@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
-__all__ = ["COLORS", "use_style", "density_triplet", "shrinkage", "pooling_panel", "caterpillar", "rank_histogram",
+__all__ = ["COLORS", "COLUMN_PX", "MIN_TEXT_PT", "use_style", "text_sizes_on_page", "density_triplet", "shrinkage", "pooling_panel", "caterpillar", "rank_histogram",
            "rank_ecdf_difference", "funnel", "ppc_statistic", "sbc_ecdf",
            "interval_comparison"]
 
@@ -44,8 +44,73 @@ def _arrays(caller: str, **arrays):
     return out
 
 
+#: The page's text column at a 1280 px window, in CSS px (tests/test_browser.py measures the page).
+COLUMN_PX = 688
+#: The smallest text a figure may show on the page, in points (CSS points: 1 pt = 4/3 px).
+MIN_TEXT_PT = 9.0
+#: Set to 1 (``make book`` does) and every figure warns, on the page, about text under MIN_TEXT_PT.
+CHECK_ENV = "BHM_CHECK_FIGURE_TEXT"
+
+
+def text_sizes_on_page(fig, renderer=None, *, column_px: float = COLUMN_PX) -> list[tuple[float, str]]:
+    """Each visible text of a drawn figure with its size in points as the page shows it, smallest first.
+
+    Jupyter shows a figure as a PNG of its tight bounding box, ``w`` inches at
+    ``fig.dpi`` pixels per inch, one pixel per CSS px, shrunk to the column if
+    wider. A ``f``-point font is then ``f * shown / (96 * w)`` points on the
+    page, where ``shown = min(column_px, w * dpi)``.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure, drawn at least once (or pass ``renderer``).
+    renderer : the renderer of the draw; by default the figure's canvas's.
+    column_px : width of the page's text column in CSS px.
+
+    Returns
+    -------
+    list of (points, text) pairs, one per visible non-empty text (tick labels included).
+    """
+    from matplotlib.text import Text
+
+    renderer = renderer or fig.canvas.get_renderer()
+    width = fig.get_tightbbox(renderer).width  # inches
+    shown = min(column_px, width * fig.dpi)
+    sizes = []
+    for text in fig.findobj(Text):
+        if text.get_visible() and text.get_text().strip() and text.get_figure(root=True) is fig:
+            sizes.append((float(text.get_fontsize() * shown / (96 * width)), text.get_text().strip()))
+    return sorted(sizes)
+
+
+def _warn_on_small_text(event) -> None:
+    import warnings
+
+    small = [(size, text) for size, text in text_sizes_on_page(event.canvas.figure, event.renderer)
+             if size < MIN_TEXT_PT - 0.05]
+    if small:
+        size, text = small[0]
+        warnings.warn(f"figure text {text[:40]!r} shows at {size:.1f} pt on the page, under {MIN_TEXT_PT:g} pt "
+                      f"({len(small)} texts too small): enlarge the font or narrow the figure", stacklevel=2)
+
+
+def watch_text_size(fig) -> None:
+    """A matplotlib figure hook (``figure.hooks``): warn at every draw if ``fig`` shows text under MIN_TEXT_PT."""
+    fig.canvas.mpl_connect("draw_event", _warn_on_small_text)
+
+
 def use_style() -> None:
-    """Set the book's matplotlib defaults (size, fonts, grid, no top/right spines)."""
+    """Set the book's matplotlib defaults (size, fonts, grid, no top/right spines).
+
+    With the environment variable ``BHM_CHECK_FIGURE_TEXT=1`` (``make book``
+    sets it), every figure made through pyplot also warns when a text of it
+    would show on the page under ``MIN_TEXT_PT`` (see ``text_sizes_on_page``);
+    the warning lands on the page and the browser test fails on it.
+    """
+    import os
+
+    if os.environ.get(CHECK_ENV) == "1":
+        hooks = [hook for hook in mpl.rcParams["figure.hooks"] if hook != "bhm.plots:watch_text_size"]
+        mpl.rcParams["figure.hooks"] = hooks + ["bhm.plots:watch_text_size"]
     mpl.rcParams.update(
         {
             "figure.figsize": (7.0, 3.8),
@@ -302,7 +367,7 @@ def rank_ecdf_difference(ax, ranks, *, n_draws: int, prob: float = 0.99, seed: i
                  random_state=np.random.default_rng(seed), ax=ax,
                  plot_kwargs={"color": COLORS["posterior"], "label": label},
                  fill_kwargs={"color": COLORS["prior"], "alpha": 0.25})
-    ax.set_xlabel("fractional rank (rank + 1) / (L + 1)")
+    ax.set_xlabel(r"fractional rank $(r + 1)/(L + 1)$")
     ax.set_ylabel("ECDF minus uniform CDF")
     return ax
 
@@ -346,6 +411,15 @@ def funnel(ax, effect, log_scale, divergent, *, xlabel: str, ylabel: str, title:
     return ax
 
 
+def _p_text(p: float, n: int) -> str:
+    """A Monte Carlo tail probability from n draws as text: 0 of n is "$p$ < 1/n", not "p = 0.00"."""
+    if p == 0:
+        return f"$p$ < {1 / n:.2g}"
+    if p == 1:
+        return f"$p$ > {1 - 1 / n:.4g}"
+    return f"$p$ = {p:.2f}"
+
+
 def ppc_statistic(ax, replicated: dict, observed: float, *, xlabel: str, colors: dict):
     """Histograms of a test statistic over replicated data sets, one per model, and its observed value.
 
@@ -374,7 +448,7 @@ def ppc_statistic(ax, replicated: dict, observed: float, *, xlabel: str, colors:
     values = {label: _arrays("ppc_statistic", **{"replicated[" + label + "]": v})["replicated[" + label + "]"]
               for label, v in replicated.items()}
     for label, v in values.items():   # each model its own 30 bins: a narrow histogram stays visible
-        ax.hist(v, bins=30, color=colors[label], alpha=0.7, label=f"{label}: p = {np.mean(v >= observed):.2f}")
+        ax.hist(v, bins=30, color=colors[label], alpha=0.7, label=f"{label}: {_p_text(np.mean(v >= observed), v.size)}")
     ax.axvline(observed, color=COLORS["truth"], lw=1.2, ls="--", label="observed")   # dashed: bars show through
     ax.set_xlabel(xlabel)
     ax.set_ylabel("replicated data sets")
@@ -427,7 +501,7 @@ def sbc_ecdf(ax, curves: dict, band, *, n_draws: int, colors: dict | None = None
         color = (colors or {}).get(label, _CURVE_COLORS[k % len(_CURVE_COLORS)])
         ax.step(np.r_[0, z, 1], np.r_[0, ecdf - z, 0], where="post", color=color, lw=1.5, label=label)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("fractional rank (rank + 1) / (L + 1)")
+    ax.set_xlabel(r"fractional rank $(r + 1)/(L + 1)$")
     ax.set_ylabel("ECDF minus uniform CDF")
     if title:
         ax.set_title(title)
