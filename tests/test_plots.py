@@ -28,7 +28,8 @@ def test_funnel_ppc_statistic_and_shrinkage_target_draw_what_they_are_given(ax):
     plots.ppc_statistic(left, {"m1": [1.0, 2.0, 3.0, 4.0], "m2": [0.0, 0.5]}, 2.5, xlabel="T",
                         colors={"m1": "C0", "m2": "C1"})
     labels = left.get_legend_handles_labels()[1]
-    assert sorted(labels) == ["m1: p = 0.50", "m2: p = 0.00", "observed"]      # P(T_rep >= T_obs)
+    # P(T_rep >= T_obs); none of m2's 2 draws reaches 2.5: p < 1/2, not "p = 0.00"
+    assert sorted(labels) == ["m1: $p$ = 0.50", "m2: $p$ < 0.5", "observed"]
     plots.shrinkage(right, [2, 2, 10], [1.0, 3.0, 2.0], [1.2, 2.5, 1.9], 1.5, ylabel="y", target=1.8,
                     target_label="E[mu | y]", jitter=0.1)
     dashed = [line for line in right.lines if line.get_linestyle() == "--"]
