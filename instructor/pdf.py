@@ -332,7 +332,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    build(args.out)
+    build(args.out.resolve())
 
 
 if __name__ == "__main__":

@@ -23,24 +23,30 @@ async function bhmPrepare() {
       if (printed.has(target)) a.setAttribute('href', '#' + anchor(target, url.hash.slice(1)));
       else a.replaceWith(...a.childNodes);                              // the index, the search page
     });
-    page.id = anchor(doc);
+    page.id = anchor(doc, 'page');
 
     const h1 = page.querySelector('h1');
     if (page.dataset.title) h1.textContent = page.dataset.title;
+    h1.id = anchor(doc);           // what the part pages link to: the chapter's title
     const top = page.querySelector('section');
     const sections = [];
     if (page.dataset.role === 'chapter' && top) {
       for (const section of top.querySelectorAll(':scope > section')) {
         const h2 = section.querySelector(':scope > h2');
-        if (h2) sections.push({title: text(h2), html: h2.innerHTML.trim(), dest: section.id, children: []});
+        // The destination is the heading, not its section: a section can start at the foot of a page
+        // whose heading the printer moved to the next one.
+        if (h2) {
+          h2.id = section.id + '-heading';
+          sections.push({title: text(h2), html: h2.innerHTML.trim(), dest: h2.id, children: []});
+        }
       }
       // Solutions: out of the exercises, into a section at the chapter's end.
       const solutions = Array.from(page.querySelectorAll('div.solution'));
       if (solutions.length) {
         const box = document.createElement('section');
         box.className = 'print-solutions';
-        box.id = anchor(doc, 'print-solutions');
         const heading = document.createElement('h2');
+        heading.id = anchor(doc, 'print-solutions');
         heading.textContent = 'Solutions to the exercises of ' +
           (page.dataset.number ? 'chapter ' + page.dataset.number : text(h1));
         box.append(heading);
@@ -57,7 +63,7 @@ async function bhmPrepare() {
           box.append(solution);
         }
         top.append(box);
-        sections.push({title: heading.textContent, html: heading.innerHTML, dest: box.id, children: []});
+        sections.push({title: heading.textContent, html: heading.innerHTML, dest: heading.id, children: []});
       }
       // The chapter's own contents, under its title: also what makes Chromium record where each
       // section landed (a named destination for every link target).
@@ -75,7 +81,7 @@ async function bhmPrepare() {
       nav.append(list);
       h1.after(nav);
     }
-    outline.push({title: text(h1), html: h1.innerHTML.trim(), dest: page.id, number: page.dataset.number ? Number(page.dataset.number) : null,
+    outline.push({title: text(h1), html: h1.innerHTML.trim(), dest: h1.id, number: page.dataset.number ? Number(page.dataset.number) : null,
                   part: page.dataset.part === undefined ? null : Number(page.dataset.part), children: sections});
   }
 

@@ -465,7 +465,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--chapter", action="append", help="only this chapter (its file name without .md)")
     args = parser.parse_args(argv)
-    build(args.out, args.chapter)
+    build(args.out.resolve(), args.chapter)
 
 
 if __name__ == "__main__":
