@@ -59,6 +59,10 @@ SPECS = Path(__file__).with_name("slides")
 REVEAL = BUILD / "npm-slides" / "node_modules" / "reveal.js" / "dist"   # `make slides` installs it (npm)
 SLIDES_CSS = Path(__file__).with_name("slides.css")
 BOOK_TITLE = "Bayesian Hierarchical Models"
+# The speaker view (reveal.js's notes plugin) copies a slide's notes into a window of its own, without
+# MathJax's stylesheet: there the hidden MathML that MathJax keeps for screen readers would show beside
+# each formula's SVG. This hides it in that window only.
+NOTES_STYLE = "<style>.speaker-controls-notes mjx-assistive-mml { display: none; }</style>"
 KINDS = ("math", "p", "list", "table", "code", "figure", "cell", "interactive", "exercise", "bib")
 OPTIONS = ("fragment", "items", "class", "sentences", "outputs", "blocks", "section")
 
@@ -355,7 +359,7 @@ class Deck:
             notes.append(body)
         layout = spec.get("layout", "")
         classes = " ".join(c for c in ("slide", layout) if c)
-        aside = f'<aside class="notes">{"".join(notes)}</aside>' if notes else ""
+        aside = f'<aside class="notes">{NOTES_STYLE}{"".join(notes)}</aside>' if notes else ""
         return (f'<section class="{classes}" data-section="{section.get("id", "")}"><div class="frame">'
                 f'<h2>{html.escape(title)}</h2><div class="body">{"".join(shown)}</div></div>{aside}</section>')
 
@@ -364,7 +368,7 @@ class Deck:
         subtitle = self.spec.get("subtitle", "")
         overview = chapter.article.find("section", id="overview")
         first = overview.find("p", recursive=False) if overview else None
-        notes = f'<aside class="notes">{self._clean(first)}</aside>' if first else ""
+        notes = f'<aside class="notes">{NOTES_STYLE}{self._clean(first)}</aside>' if first else ""
         return (f'<section class="title-slide"><div class="frame"><p class="book">{BOOK_TITLE}</p>'
                 f'<p class="chapter">Chapter {chapter.number}</p><h1>{html.escape(chapter.title)}</h1>'
                 + (f'<p class="subtitle">{html.escape(subtitle)}</p>' if subtitle else "")

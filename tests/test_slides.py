@@ -355,3 +355,32 @@ def test_deck_in_browser(stem, browser):
         context.close()
     failures += [f"{name}: {items[:5]}" for name, items in problems.items() if items]
     assert not failures, f"{stem} ({steps} steps):\n  " + "\n  ".join(failures)
+
+
+def test_speaker_view(browser):
+    """The speaker view (key s) opens offline, with the slide's notes and their formulas typeset."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, service_workers="block")
+    errors, leaving = [], []
+    context.on("request", lambda r: leaving.append(r.url)
+               if urlsplit(r.url).scheme not in ("file", "data", "blob", "about") else None)
+    tab = context.new_page()
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        tab.goto(_deck(CHAPTERS[0]).as_uri(), wait_until="load", timeout=TIMEOUT_MS)
+        tab.evaluate(READY)
+        with_math = tab.evaluate("""() => Reveal.getSlides().findIndex(
+            s => s.querySelector('aside.notes mjx-container'))""")
+        assert with_math >= 0, "no slide of the first deck has a formula in its notes"
+        tab.evaluate(f"Reveal.slide({with_math})")
+        with context.expect_page(timeout=TIMEOUT_MS) as popup:
+            tab.keyboard.press("s")
+        view = popup.value
+        view.on("console", lambda m: errors.append(f"speaker view: {m.text}") if m.type == "error" else None)
+        view.wait_for_load_state("load")
+        view.wait_for_function("document.querySelector('.speaker-controls-notes svg')", timeout=TIMEOUT_MS)
+        notes = view.evaluate("document.querySelector('.speaker-controls-notes').innerText")
+    finally:
+        context.close()
+    assert len(notes.strip()) > 40, f"the speaker view shows no notes: {notes!r}"
+    assert not RAW_TEX.search(notes), f"raw TeX in the speaker view's notes: {notes[:200]!r}"
+    assert not errors and not leaving, (errors, leaving)
