@@ -6,16 +6,18 @@ Reads the built book (``_build/html``, written by ``make book``), executes nothi
 and needs no network. Steps:
 
 1. The article of every page in ``_toc.yml`` goes, in reading order, into one
-   HTML document (``_build/pdf-work/book.html``) that uses the book's own
-   stylesheets plus ``instructor/print.css``. On the way, each page's ids get the
-   page's name as a prefix, so that links between chapters become links inside
-   the document; interactive figures keep only their static image (the first
-   state of the figure); folded hints and hidden code are unfolded; each
-   chapter's solutions move from under its exercises to a section
-   "Solutions" at the chapter's end, and each exercise links to its solution. Each
-   part opens with a page listing its chapters and each chapter with a list of
-   its sections: those links are also how the PDF learns where each heading
-   landed (Chromium writes a named destination for every link target).
+   HTML document (``_build/pdf-work/book.html``) styled by ``instructor/print.css``
+   (with the book's stylesheets for code and cells only). In Chromium,
+   ``instructor/print.js`` then makes it a book: each page's ids get the page's
+   name as a prefix, so that links between chapters become links inside the
+   document; interactive figures keep only their static image (the figure's
+   first state); folded hints and hidden code are unfolded; each chapter's
+   solutions move from under its exercises to a section "Solutions to the
+   exercises of chapter N" at the chapter's end, and each exercise links to its
+   solution. Each part opens with a page listing its chapters and each chapter
+   with a list of its sections: those links are also how the PDF learns where
+   each heading landed (Chromium writes a named destination for every link
+   target).
 2. Chromium (Debian's, through Playwright) typesets the maths with the book's
    MathJax and prints that document once: the body, pages numbered from 1.
 3. The title page and the table of contents, whose page numbers are now known,

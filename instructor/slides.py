@@ -18,7 +18,9 @@ from the file system with no network: ``_build/slides/<chapter>.html``, speaker
 view on the key ``s``.
 
 Selectors, one key each, value a 1-based index or a piece of the text (of the
-TeX source for ``math``) that must match exactly one passage of the section:
+TeX source for ``math``) that must match exactly one passage of the section; a
+paragraph or a list is matched on its own words, without the numbers the run
+glued into it, so that a rerun with other numbers finds the same passages:
 
     math, p, list, table   a display formula, paragraph, list, table
     code                   a code block (a cell's source or an included file)
@@ -94,6 +96,15 @@ def _squash(text: str) -> str:
 
 def _text(tag: Tag) -> str:
     return _squash(tag.get_text(" "))
+
+
+def _prose(tag: Tag) -> str:
+    """A passage's own words, without the numbers that the run glued into it (``{glue:text}``): a
+    selector must not name a number that the next run may change."""
+    tag = copy.copy(tag)
+    for glued in tag.select("span.pasted-text, span.pasted-inline"):
+        glued.replace_with(" ")
+    return _text(tag)
 
 
 @dataclass
@@ -223,12 +234,12 @@ class Deck:
             candidates = [p for p in section.find_all("p") if not p.find_parent(["figcaption", "table", "li"])
                           and not p.find_parent("div", class_="cell_output")
                           and "admonition-title" not in (p.get("class") or [])]
-            tag = _pick(candidates, value, kind)
+            tag = _pick(candidates, value, kind, text=_prose)
             if "sentences" in item:
                 tag = _sentences(tag, item["sentences"])
             body = self._clean(tag)
         elif kind == "list":
-            tag = copy.copy(_pick(section.find_all(["ul", "ol"]), value, kind))
+            tag = copy.copy(_pick(section.find_all(["ul", "ol"]), value, kind, text=_prose))
             items = tag.find_all("li", recursive=False)
             if "items" in item:
                 keep = set(item["items"])
