@@ -274,7 +274,8 @@ SLIDE = """() => {
   };
 }"""
 
-RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\\(?:frac|mathcal|sigma|alpha|mu|hat|sum)\b")
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\n]{0,80}\\[A-Za-z]+|"
+                     r"\\(?:frac|mathcal|sigma|alpha|mu|hat|widehat|sum)\b")
 
 
 @pytest.mark.parametrize("stem", CHAPTERS)
