@@ -83,6 +83,31 @@ def chapters() -> list[Page]:
     return [page for part in parts if part.numbered for page in part.pages]
 
 
+def executed_notebook(page: Page) -> dict:
+    """The executed chapter, with its outputs.
+
+    ``make book`` writes it to ``_build/jupyter_execute``. When a chapter's outputs came from the
+    execution cache (its code unchanged since it last ran), myst-nb 1.4 writes that file without
+    them: the outputs are then taken from the cache, matched to the chapter's code as myst-nb does.
+    """
+    import json
+
+    notebook = json.loads(page.notebook.read_text(encoding="utf-8"))
+    if any(cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code"):
+        return notebook
+    import jupytext
+    from jupyter_cache import get_cache
+
+    cache_dir = BUILD / ".jupyter_cache"
+    source = ROOT / f"{page.docname}.md"
+    try:
+        _, merged = get_cache(str(cache_dir)).merge_match_into_notebook(jupytext.read(source))
+    except KeyError as error:
+        raise SystemExit(f"{page.notebook.relative_to(ROOT)} has no outputs and {cache_dir.relative_to(ROOT)} "
+                         f"has no run of {source.relative_to(ROOT)}: run `make book`") from error
+    return json.loads(jupytext.writes(merged, fmt="ipynb"))
+
+
 def require_built_book() -> None:
     missing = [p for p in (HTML / "index.html", MATHJAX / "tex-chtml.js") if not p.is_file()]
     missing += [page.notebook for page in chapters() if not page.notebook.is_file()]

@@ -44,7 +44,6 @@ import base64
 import copy
 import hashlib
 import html
-import json
 import re
 import shutil
 import time
@@ -54,7 +53,8 @@ from pathlib import Path
 import yaml
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from instructor.common import BUILD, HTML, MATHJAX, ROOT, Page, chapters, log, require_built_book
+from instructor.common import BUILD, HTML, MATHJAX, ROOT, Page, chapters, executed_notebook, log, \
+    require_built_book
 
 OUT = BUILD / "slides"
 SPECS = Path(__file__).with_name("slides")
@@ -461,8 +461,7 @@ def build(out: Path = OUT, only: list[str] | None = None) -> list[Path]:
         if not spec_file.is_file():
             raise SystemExit(f"{spec_file.relative_to(ROOT)} is missing: every chapter has a deck")
         spec = yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}
-        chapter = Chapter(page, number, _article(page.html), json.loads(page.notebook.read_text(encoding="utf-8")),
-                          bibliography)
+        chapter = Chapter(page, number, _article(page.html), executed_notebook(page), bibliography)
         deck = Deck(chapter, spec, out)
         if deck.figures.exists():
             shutil.rmtree(deck.figures)
