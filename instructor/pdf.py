@@ -207,11 +207,13 @@ def _built_note() -> str:
 
 
 def _open(browser, source: Path):
-    """A tab on ``source`` that records console errors and any request that is not a local file."""
+    """A tab on ``source`` that records console errors, failed requests and any request that is not a local
+    file (aborted)."""
     tab = browser.new_page()
     problems = []
     tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     tab.on("pageerror", lambda e: problems.append(str(e)))
+    tab.on("requestfailed", lambda r: problems.append(f"{r.url}: {r.failure}"))   # a stylesheet or image missing
     tab.route(re.compile(r"^(?!file:|data:).*"), lambda route: (problems.append(route.request.url), route.abort()))
     tab.goto(source.as_uri(), wait_until="load", timeout=180_000)
     return tab, problems
