@@ -2,6 +2,8 @@
 #   make book   build the book (executes every chapter) into _build/html
 #   make test   build the book, then run the unit tests, every chapter as a test,
 #               and every page of the built book in headless Chromium
+#   make pdf    the whole book as one PDF → _build/pdf/ (from the built book)
+#   make slides one reveal.js deck per chapter → _build/slides/ (from the built book)
 # Optional: make linkcheck   check the book's external links (needs the network)
 #           make lock        refresh the lock files (then run the full `make test`)
 PYTHON ?= python3.11
@@ -17,7 +19,7 @@ LOCK    := requirements/lock-py311-$(LOCK_OS).txt
 ASSETS := _build/assets
 MATHJAX := $(ASSETS)/mathjax/tex-chtml.js
 
-.PHONY: book test lab chromium linkcheck lock clean
+.PHONY: book test lab chromium poppler pdf slides linkcheck lock clean
 
 # Everything from the lock, each file checked against its hash (the lock pins pip
 # too); then bhm itself, editable, built with the lock's setuptools.
@@ -104,7 +106,45 @@ chromium:
 	  echo "chromium: not installed, and installing it needs root and apt-get; the browser test will skip"; \
 	fi
 
-test: book chromium
+# pdftotext (poppler-utils) reads the PDF's text in tests/test_pdf.py; without it the test uses pypdf's
+# own text extraction. Installed like chromium: as root with apt-get, else left alone.
+poppler:
+	@if command -v pdftotext >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "poppler: installing Debian's poppler-utils for the PDF test"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q poppler-utils >/dev/null \
+	  || { apt-get update -q >/dev/null && apt-get install -y -q poppler-utils >/dev/null; } \
+	  || echo "poppler: apt-get could not install it; the PDF test reads the text with pypdf"; \
+	fi
+
+# The instructor's edition reads the built book and executes nothing. With a built book (its
+# _build/html/index.html) it uses that book as it is: run `make book` first to bring it up to date
+# (`make test` does); on a fresh clone it builds the book first.
+BUILT  := _build/html/index.html
+PDF    := _build/pdf/bayesian-hierarchical-models.pdf
+$(BUILT):
+	$(MAKE) book
+
+# The PDF: Chromium prints the built pages (instructor/pdf.py).
+pdf: $(STAMP) $(BUILT) chromium
+	$(BIN)/python -m instructor.pdf --out $(PDF)
+
+# reveal.js from npm, like MathJax, into a folder of its own: an npm install removes what its own
+# list lacks, and _build/assets is copied into the web book.
+REVEAL_VERSION ?= 6.0.2
+REVEAL := _build/npm-slides/node_modules/reveal.js/dist/reveal.js
+$(REVEAL):
+	npm install --silent --no-save --no-package-lock --prefix _build/npm-slides reveal.js@$(REVEAL_VERSION)
+
+# The decks: instructor/slides/<chapter>.yml says what goes on each slide (instructor/slides.py).
+slides: $(STAMP) $(BUILT) $(REVEAL)
+	$(BIN)/python -m instructor.slides --out _build/slides
+
+# The PDF needs Chromium; without it (no root to install it) its test skips, like the browser test.
+test: book chromium poppler slides
+	@if $(BIN)/python -c "from instructor.common import chromium_executable as c; c()" 2>/dev/null; \
+	then $(MAKE) --no-print-directory pdf; else echo "pdf: no Chromium, so no PDF; tests/test_pdf.py will skip"; fi
 	$(BIN)/python -m pytest
 
 # The exercise route: write the student notebooks that exercises/ lacks (the ones
