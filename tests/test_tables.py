@@ -42,3 +42,10 @@ def test_show_rejects_what_is_not_a_table():
     with pytest.raises(TypeError, match="DataFrame or Series; got list"):
         tables.show([1, 2])
     assert "<th>value</th>" in tables.show(pd.Series([1.0, 2.0])).html
+
+
+def test_negative_numbers_get_a_real_minus_and_multiindex_rows_work():
+    rows = pd.MultiIndex.from_tuples([("sigma_a", "mean"), ("sigma_a", "sd")], names=["parameter", None])
+    shown = tables.show(pd.DataFrame({"value": [-0.5, 2.0]}, index=rows), index_name="ignored")
+    assert "<td>−0.500</td>" in shown.html and "-0.5" not in shown.html
+    assert "σ<sub>a</sub>" in shown.html and "parameter" in shown.html

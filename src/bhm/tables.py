@@ -102,12 +102,13 @@ def show(frame, *, digits: dict | int | None = None, names: dict | None = None, 
     Parameters
     ----------
     frame : pandas.DataFrame or pandas.Series; a Series becomes one column.
-    digits : decimals per column (keys are the original or the shown column
+    digits : decimals per column (negative numbers get a real minus sign, U+2212) (keys are the original or the shown column
         names), or one number for every float column; by default ESS columns
         and ``df`` as whole numbers, R-hat with 3 decimals, other floats with 3.
     names : extra or overriding labels for columns and index entries
         (original identifier -> HTML); anything not named goes through ``symbol``.
-    index_name : the index's heading (HTML); by default the index's own name, through ``symbol``.
+    index_name : the index's heading (HTML); by default the index's own name, through ``symbol``
+        (a MultiIndex keeps its level names, each through ``symbol``).
     caption : a short HTML line above the table.
 
     Returns
@@ -149,7 +150,13 @@ def show(frame, *, digits: dict | int | None = None, names: dict | None = None, 
         if not pd.api.types.is_float_dtype(values):
             return values.map(lambda v: "–" if pd.isna(v) else str(v))
         places = decimals(column)
-        return values.map(lambda v: "–" if pd.isna(v) else f"{v:,.{places}f}" if places == 0 else f"{v:.{places}f}")
+
+        def number(v):
+            if pd.isna(v):
+                return "–"
+            return (f"{v:,.0f}" if places == 0 else f"{v:.{places}f}").replace("-", "\u2212")  # a real minus
+
+        return values.map(number)
 
     shown = pd.DataFrame({column: text_of(frame[column], column) for column in frame.columns}, index=frame.index)
     heading = index_name if index_name is not None else (label(frame.index.name) if frame.index.name else None)
@@ -158,7 +165,11 @@ def show(frame, *, digits: dict | int | None = None, names: dict | None = None, 
         out = shown.copy()
         out.columns = pd.Index([label(c, html_tags) for c in frame.columns]) if not isinstance(
             frame.columns, pd.MultiIndex) else pd.MultiIndex.from_tuples([label(c, html_tags) for c in frame.columns])
-        out.index = pd.Index([label(i, html_tags) for i in frame.index], name=heading)
+        if isinstance(frame.index, pd.MultiIndex):
+            out.index = pd.MultiIndex.from_tuples([label(i, html_tags) for i in frame.index],
+                                                  names=[label(n, html_tags) if n else None for n in frame.index.names])
+        else:
+            out.index = pd.Index([label(i, html_tags) for i in frame.index], name=heading)
         return out
 
     html_table = relabelled(True).to_html(escape=False, border=0, classes="bhm-table")
