@@ -13,6 +13,8 @@
   fold) of today's R-hat.
 * :func:`summarize` puts the classic R-hat next to the split, bulk and
   folded R-hats and the bulk and tail effective sample sizes of ArviZ.
+* :func:`convergence` gives ArviZ's R-hat and bulk and tail ESS of one
+  quantity, quietly, for the many small fits of chapters 5 and 7.
 * :func:`sampler_efficiency` condenses a NUTS fit into the numbers that
   compare two parameterisations (chapter 4): divergences, tree-depth hits,
   the smallest bulk ESS, ESS per 1,000 gradient evaluations, the largest R-hat.
@@ -32,6 +34,7 @@ from scipy import stats
 __all__ = [
     "EssParts",
     "GelmanRubinParts",
+    "convergence",
     "ess_parts",
     "gelman_rubin",
     "gelman_rubin_parts",
@@ -430,6 +433,39 @@ def summarize(idata_or_draws, var_names=None) -> pd.DataFrame:
                 "ess_tail": float(az.ess(theta, method="tail")),
             }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def convergence(draws) -> dict:
+    """ArviZ's R-hat and bulk and tail effective sample sizes of one quantity.
+
+    The numbers the study (chapter 5) records for every fit and the
+    calibration (chapter 7) thins by: ``arviz.rhat`` (the larger of the bulk
+    and folded split R-hat) and ``arviz.ess`` with ``method="bulk"`` and
+    ``"tail"``. Undefined values (a constant quantity) are NaN, without
+    ArviZ's RuntimeWarning.
+
+    Parameters
+    ----------
+    draws : array_like, shape (n_chains, n_draws)
+
+    Returns
+    -------
+    dict
+        ``rhat``, ``ess_bulk`` and ``ess_tail``, floats (NaN where undefined).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> checks = convergence(np.random.default_rng(0).normal(size=(4, 500)))
+    >>> sorted(checks), round(checks["rhat"], 2)
+    (['ess_bulk', 'ess_tail', 'rhat'], 1.0)
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {"rhat": float(az.rhat(draws)), "ess_bulk": float(az.ess(draws, method="bulk")),
+                "ess_tail": float(az.ess(draws, method="tail"))}
 
 
 def sampler_efficiency(idata, var_names, *, max_treedepth: int = 10) -> dict:

@@ -41,7 +41,7 @@ Three parts:
   real design, every student's school and gender kept
   (:func:`gcse_replication`).
 
-Stan fits run one per replication through :func:`bhm.study.run_tasks`: in
+Stan fits run one per replication through :func:`bhm.runs.run_tasks`: in
 parallel on any Executor, resumable, with a progress bar
 (:func:`run_stan_sbc`). :func:`uniformity` tests the ranks with a chi-square
 test on binned counts, :func:`edge_bins` counts the two outer bins,
@@ -50,7 +50,6 @@ test on binned counts, :func:`edge_bins` counts the two outer bins,
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -659,25 +658,17 @@ MAX_DRAWS = 2000
 
 def _min_ess(quantities: dict) -> float:
     """Smallest bulk or tail ESS over the recorded quantities (each (chains, draws))."""
-    import warnings
+    from bhm import diagnostics
 
-    import arviz as az
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        values = [float(az.ess(d, method=method)) for d in quantities.values() for method in ("bulk", "tail")]
-    values = [v for v in values if np.isfinite(v)]
+    checks = [diagnostics.convergence(d) for d in quantities.values()]
+    values = [c[key] for c in checks for key in ("ess_bulk", "ess_tail") if np.isfinite(c[key])]
     return max(min(values), 1.0) if values else 1.0
 
 
 def _max_rhat(quantities: dict) -> float:
-    import warnings
+    from bhm import diagnostics
 
-    import arviz as az
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return max(float(az.rhat(d)) for d in quantities.values())
+    return max(diagnostics.convergence(d)["rhat"] for d in quantities.values())
 
 
 def _ranked_fit(sample, truth: dict, seeds, *, draws: int) -> dict:
@@ -818,19 +809,18 @@ def stan_replication(fit: str, rep: int) -> dict:
     if fit not in STAN_FITS:
         raise ValueError(f"unknown fit {fit!r}; known: {', '.join(STAN_FITS)}")
     data, truth = stan_simulation(rep)
-    program, (loc, scale) = STAN_FITS[fit]
-    priors = {"flat_prior": 0, "gamma_loc": [loc, loc], "gamma_scale": [scale, scale]}
-    if program == "varying_slope_suff":
-        program_data = {"J": data["J"], **study.sufficient_statistics(data["group"], data["x"], data["y"], data["J"]),
-                        "u": data["u"], **priors, "sigma_b_prior": 1}  # half-Cauchy(0, 5)
-    else:
-        program_data = {key: data[key] for key in ("N", "J", "group", "x", "y", "u")} | priors | {"prior_only": 0}
+    program, gamma = STAN_FITS[fit]
+    # the study's data with the fit's prior; both programs put half-Cauchy(0, 5) on sigma_b
+    program_data = study.stan_data({"gamma": gamma, "sigma_b": "half-Cauchy(0, 5)"}, data)
+    if program != "varying_slope_suff":  # the per-observation program: the data themselves
+        program_data = ({key: data[key] for key in ("N", "J", "group", "x", "y", "u")}
+                        | {key: program_data[key] for key in ("flat_prior", "gamma_loc", "gamma_scale")}
+                        | {"prior_only": 0})
 
     def sample(seed, draws):
         options = dict(STAN_SAMPLER, draws=draws)
         out = stan.sample_arrays(program, program_data, seed=seed, **options)
-        quantities = {name: out[name] for name in STAN_PARAMETERS if name != "eta_1"}
-        quantities["eta_1"] = out["eta"][..., 0]
+        quantities = study.parameter_draws(out, STAN_PARAMETERS)
         quantities["loglik"] = _varying_slope_loglik(data, out["alpha"], out["beta"], out["sigma_y"])
         return quantities, int(out["divergent__"].sum())
 
@@ -1026,7 +1016,7 @@ def divergent_reps(results) -> list[int]:
 
 def run_stan_sbc(out, *, fit: str = "matched", n_reps: int = 1000, reps=None, executor=None,
                  max_workers: int | None = None, progress: bool = True) -> dict:
-    """Run the missing replications of one fit; resumable (see :func:`bhm.study.run_tasks`).
+    """Run the missing replications of one fit; resumable (see :func:`bhm.runs.run_tasks`).
 
     Parameters
     ----------
@@ -1042,7 +1032,7 @@ def run_stan_sbc(out, *, fit: str = "matched", n_reps: int = 1000, reps=None, ex
     reps : iterable of int, optional
         These replications instead.
     executor, max_workers, progress
-        As for :func:`bhm.study.run_tasks`.
+        As for :func:`bhm.runs.run_tasks`.
 
     Returns
     -------
@@ -1054,24 +1044,38 @@ def run_stan_sbc(out, *, fit: str = "matched", n_reps: int = 1000, reps=None, ex
     ValueError
         An unknown fit, ``n_reps`` below 2, or a non-centred run without matched results in ``out``.
     """
-    from bhm import study
+    from bhm import runs
 
     if fit not in FITS:
         raise ValueError(f"unknown fit {fit!r}; known: {', '.join(FITS)}")
     n_reps = _check_reps(n_reps)
     if reps is None:
         reps = [rep for rep in divergent_reps(out) if rep < n_reps] if fit == "noncentred" else range(n_reps)
-    return study.run_tasks(out, [(fit, int(rep)) for rep in reps], replication, _stan_path,
-                           executor=executor, max_workers=max_workers, progress=progress, desc=f"SBC {fit}")
+    return runs.run_tasks(out, [(fit, int(rep)) for rep in reps], replication, _stan_path,
+                          executor=executor, max_workers=max_workers, progress=progress, desc=f"SBC {fit}")
 
 
 def load_ranks(out) -> pd.DataFrame:
-    """Every finished Stan replication under ``out``, one row each, sorted by fit and replication."""
-    files = sorted(Path(out).glob("*/[0-9]*.json"))
-    if not files:
-        raise ValueError(f"no SBC results under {out}")
-    rows = [json.loads(path.read_text()) for path in files]
-    return pd.DataFrame(rows).sort_values(["fit", "rep"], ignore_index=True)
+    """Every finished Stan replication under ``out``, one row each.
+
+    Parameters
+    ----------
+    out : path-like
+        Results folder of :func:`run_stan_sbc`.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (replications, columns)
+        The rows of :func:`replication`, sorted by fit and replication.
+
+    Raises
+    ------
+    ValueError
+        No results under ``out``.
+    """
+    from bhm import runs
+
+    return runs.load_rows(out, "*/[0-9]*.json", ["fit", "rep"], what="SBC results")
 
 
 #: The Stan SBC's results, made by ``python -m bhm sbc ... --export`` and shipped with the book.

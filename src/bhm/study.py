@@ -29,24 +29,18 @@ Design choices, each measured in chapter 5:
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import json
-import multiprocessing as mp
-import os
-import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bhm import simulate
+from bhm import runs, simulate
 
 __all__ = [
     "TRUTH", "PRIORS", "SIZES", "DESIGNS", "PARAMETERS", "SAMPLER", "TIMINGS", "Cell",
     "cells", "parse_cells", "design_for", "simulation_data", "sufficient_statistics", "stan_data",
-    "run_simulation", "run_tasks", "run_study", "load_results", "summarise", "COMMITTED", "load_committed",
+    "run_simulation", "run_tasks", "run_study", "parameter_draws", "load_results", "summarise", "COMMITTED", "load_committed",
     "failure_reasons", "prior_pull_on_eta", "SIGMA_B_PRIORS", "GAMMA_PRIORS", "SIGMA_B_ARM", "PROGRAMS",
     "fit_seed", "failed", "paired_differences", "predicted_pull", "cell_table",
 ]
@@ -103,6 +97,9 @@ SAMPLER = {"chains": 4, "warmup": 200, "draws": 500}
 
 QUANTILES = (0.025, 0.05, 0.5, 0.95, 0.975)
 _BASE_SEED = 20261125
+
+#: The resumable runner of :mod:`bhm.runs`, kept here under its old name.
+run_tasks = runs.run_tasks
 
 
 @dataclass(frozen=True, order=True)
@@ -234,15 +231,74 @@ def sufficient_statistics(group, x, y, n_groups: int) -> dict:
             "sxx": total(x * x), "syy": total(y * y)}
 
 
-def stan_data(cell: Cell, data: dict) -> dict:
-    """Data for the study's programs (both take the same): sufficient statistics plus the cell's priors."""
-    prior = PRIORS[cell.prior]
-    gamma = prior["gamma"]
+def _prior_spec(prior) -> dict:
+    if isinstance(prior, Cell):
+        return PRIORS[prior.prior]
+    if isinstance(prior, str):
+        if prior not in PRIORS:
+            raise ValueError(f"unknown prior {prior!r}; known: {', '.join(PRIORS)}")
+        return PRIORS[prior]
+    if not isinstance(prior, dict) or set(prior) != {"gamma", "sigma_b"} or prior["sigma_b"] not in SIGMA_B_PRIORS:
+        raise ValueError("prior must be a Cell, a name of PRIORS or a dict {'gamma': (loc, scale) or None, "
+                         f"'sigma_b': one of {list(SIGMA_B_PRIORS)}}}; got {prior!r}")
+    return prior
+
+
+def stan_data(prior, data: dict) -> dict:
+    """Data of the study's programs (both take the same): sufficient statistics plus a prior.
+
+    Parameters
+    ----------
+    prior : Cell, str or dict
+        A cell (its prior is used), a name of :data:`PRIORS`, or a prior in
+        their form: ``{"gamma": (loc, scale) or None, "sigma_b": name}``, a
+        normal prior on each of gamma_0 and gamma_1 (None: flat) and one of
+        :data:`SIGMA_B_PRIORS` (chapter 7's calibration passes its own).
+    data : dict
+        A data set of :func:`simulation_data` (or
+        :func:`bhm.simulate.simulate_varying_slope`): ``J``, ``group``, ``x``,
+        ``y`` (each (N,)) and ``u`` (J,).
+
+    Returns
+    -------
+    dict
+        ``J``; ``n, sx, sy, sxy, sxx, syy`` (:func:`sufficient_statistics`,
+        each (J,)); ``u`` (J,); ``flat_prior`` (0 or 1); ``gamma_loc`` and
+        ``gamma_scale`` (2,); ``sigma_b_prior`` (the program's code of the
+        prior on sigma_b).
+
+    Raises
+    ------
+    ValueError
+        An unknown prior, or data that :func:`sufficient_statistics` rejects.
+    """
+    spec = _prior_spec(prior)
+    gamma = spec["gamma"]
     stats = sufficient_statistics(data["group"], data["x"], data["y"], data["J"])
     return {"J": data["J"], **stats, "u": data["u"], "flat_prior": int(gamma is None),
             "gamma_loc": [0.0, 0.0] if gamma is None else [gamma[0]] * 2,
             "gamma_scale": [1.0, 1.0] if gamma is None else [gamma[1]] * 2,
-            "sigma_b_prior": SIGMA_B_PRIORS[prior["sigma_b"]]}
+            "sigma_b_prior": SIGMA_B_PRIORS[spec["sigma_b"]]}
+
+
+def parameter_draws(draws: dict, names=PARAMETERS) -> dict:
+    """The draws of each named parameter from a fit of the study's programs.
+
+    Parameters
+    ----------
+    draws : dict of str to numpy.ndarray
+        From :func:`bhm.stan.sample_arrays`: each variable with shape
+        (chains, draws, ...).
+    names : sequence of str
+        Scalar parameters of the program, and ``"eta_1"``: the first group's
+        effect, a variable of its own or the first entry of ``eta``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``names`` in their order, each of shape (chains, draws).
+    """
+    return {name: draws[name] if name in draws or name != "eta_1" else draws["eta"][..., 0] for name in names}
 
 
 def fit_seed(cell: Cell, sim: int) -> int:
@@ -261,118 +317,59 @@ def run_simulation(cell: Cell, sim: int) -> dict:
     """Simulate data set ``sim`` of ``cell``, fit it and return one flat row of results.
 
     The fit runs in this process through :func:`bhm.stan.sample_arrays` (chains
-    one after another); run simulations in parallel processes, as
-    :func:`run_study` does.
+    one after another, :data:`SAMPLER`); run simulations in parallel
+    processes, as :func:`run_study` does.
+
+    Parameters
+    ----------
+    cell : Cell
+        The cell: design, prior, size and program.
+    sim : int
+        The simulation's number, >= 0: it fixes the data set and the seed.
+
+    Returns
+    -------
+    dict
+        The cell's keys, ``sim``, ``seed``, ``divergences``, ``leapfrogs``,
+        ``seconds`` and ``stan_seconds`` (timings, see :data:`TIMINGS`),
+        ``true_eta_1``, and for each of :data:`PARAMETERS` its posterior
+        ``_mean``, ``_sd``, quantiles ``_q2.5`` ... ``_q97.5``, ``_rhat`` and
+        ``_ess_bulk``.
+
+    Raises
+    ------
+    ValueError
+        ``sim`` not a whole number >= 0.
     """
     import time
 
-    import arviz as az
-
-    from bhm import stan
+    from bhm import diagnostics, stan
 
     data = simulation_data(cell, sim)
     seed = fit_seed(cell, sim)
     start, timing = time.perf_counter(), {}
     draws = stan.sample_arrays(PROGRAMS[cell.program], stan_data(cell, data), seed=seed, timing=timing, **SAMPLER)
     seconds = time.perf_counter() - start
-    values = {name: draws[name] for name in ("gamma_0", "gamma_1", "sigma_b", "sigma_y")}
-    values["eta_1"] = draws["eta_1"] if "eta_1" in draws else draws["eta"][..., 0]
+    values = parameter_draws(draws)
     row = {"design": cell.design, "prior": cell.prior, "size": cell.size, "program": cell.program,
            "sim": int(sim), "seed": seed, "divergences": int(draws["divergent__"].sum()),
            "leapfrogs": int(draws["n_leapfrog__"].sum()), "seconds": round(seconds, 4),
            "stan_seconds": round(timing.get("stan_seconds", float("nan")), 4),
            "true_eta_1": float(data["eta"][0])}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for name, chains in values.items():
-            row[f"{name}_mean"] = float(chains.mean())
-            row[f"{name}_sd"] = float(chains.std())
-            for q, value in zip(QUANTILES, np.quantile(chains, QUANTILES)):
-                row[f"{name}_q{q * 100:g}"] = float(value)
-            row[f"{name}_rhat"] = float(az.rhat(chains))
-            row[f"{name}_ess_bulk"] = float(az.ess(chains, method="bulk"))
+    for name, chains in values.items():
+        row[f"{name}_mean"] = float(chains.mean())
+        row[f"{name}_sd"] = float(chains.std())
+        for q, value in zip(QUANTILES, np.quantile(chains, QUANTILES)):
+            row[f"{name}_q{q * 100:g}"] = float(value)
+        checks = diagnostics.convergence(chains)
+        row[f"{name}_rhat"] = checks["rhat"]
+        row[f"{name}_ess_bulk"] = checks["ess_bulk"]
     return row
 
 
 # ------------------------------------------------------------------ the store
 def _path(out: Path, cell: Cell, sim: int) -> Path:
     return out / cell.program / cell.design / cell.prior / cell.size / f"{sim:04d}.json"
-
-
-def _write_atomically(path: Path, row: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(row, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)  # atomic: the file is either absent or whole
-
-
-def _default_executor(max_workers: int | None):
-    # spawn, not fork: a parent that already ran Stan (a notebook) holds an event
-    # loop and threads, which a forked child must not inherit
-    return cf.ProcessPoolExecutor(max_workers=max_workers or os.cpu_count(), mp_context=mp.get_context("spawn"))
-
-
-def run_tasks(out, tasks: list[tuple], fn, path, *, executor=None, max_workers: int | None = None,
-              progress: bool = True, desc: str = "study") -> dict:
-    """Run ``fn(*task)`` for every task whose result file is missing; store each result as it finishes.
-
-    The engine of :func:`run_study` and of :mod:`bhm.sbc`: resumable (a task whose
-    file exists is skipped; a file is written atomically, so a kill leaves it whole
-    or absent), parallel through any ``concurrent.futures`` Executor, with a tqdm
-    progress bar.
-
-    Parameters
-    ----------
-    out : path
-        Results folder.
-    tasks : list of tuple
-        Arguments of ``fn``, one tuple per task.
-    fn : callable
-        A module-level function (it is pickled to the workers) returning a
-        JSON-serialisable dict.
-    path : callable
-        ``path(out, *task)``: the result file of a task, inside ``out``.
-    executor, max_workers, progress
-        As for :func:`run_study`.
-    desc : str
-        Label of the progress bar.
-
-    Returns
-    -------
-    dict
-        ``done`` (run now), ``skipped`` (found in ``out``), ``seconds``.
-    """
-    import time
-
-    from tqdm.auto import tqdm
-
-    out = Path(out)
-    for stale in out.rglob(".tmp-*"):  # a write cut short by a kill: never a result
-        stale.unlink()
-    todo = [task for task in tasks if not path(out, *task).exists()]
-    skipped = len(tasks) - len(todo)
-    start = time.perf_counter()
-    own = executor is None
-    pool = _default_executor(max_workers) if own else executor
-    bar = tqdm(total=len(todo), disable=not progress or not todo, unit="fit", desc=desc)
-    futures = {}
-    try:
-        futures = {pool.submit(fn, *task): task for task in todo}
-        for future in cf.as_completed(futures):
-            _write_atomically(path(out, *futures[future]), future.result())
-            bar.update()
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
-    finally:
-        bar.close()
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
-    return {"done": len(todo), "skipped": skipped, "seconds": time.perf_counter() - start}
 
 
 def run_study(out, *, cells_to_run: list[Cell] | None = None, n_sims: int = 300, executor=None,
@@ -402,20 +399,33 @@ def run_study(out, *, cells_to_run: list[Cell] | None = None, n_sims: int = 300,
     if isinstance(n_sims, bool) or not isinstance(n_sims, (int, np.integer)) or n_sims < 1:
         raise ValueError(f"n_sims must be a whole number >= 1; got {n_sims!r}")
     tasks = [(cell, sim) for cell in cells_to_run or cells() for sim in range(n_sims)]
-    return run_tasks(out, tasks, run_simulation, _path, executor=executor, max_workers=max_workers,
-                     progress=progress, desc="study")
+    return runs.run_tasks(out, tasks, run_simulation, _path, executor=executor, max_workers=max_workers,
+                          progress=progress, desc="study")
 
 
 _KEYS = ["program", "design", "prior", "size"]
 
 
 def load_results(out) -> pd.DataFrame:
-    """All finished simulations under ``out`` as one DataFrame, one row per simulation."""
-    files = sorted(Path(out).glob("*/*/*/*/[0-9]*.json"))
-    if not files:
-        raise ValueError(f"no results under {out}")
-    rows = [json.loads(path.read_text()) for path in files]
-    return pd.DataFrame(rows).sort_values([*_KEYS, "sim"], ignore_index=True)
+    """All finished simulations under ``out``, one row per simulation.
+
+    Parameters
+    ----------
+    out : path-like
+        Results folder of :func:`run_study`.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (simulations, columns)
+        The rows of :func:`run_simulation`, sorted by program, design, prior,
+        size and simulation.
+
+    Raises
+    ------
+    ValueError
+        No results under ``out``.
+    """
+    return runs.load_rows(out, "*/*/*/*/[0-9]*.json", [*_KEYS, "sim"])
 
 
 #: The full study's results, made by ``python -m bhm study --export`` and shipped with the book.
