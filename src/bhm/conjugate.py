@@ -11,30 +11,13 @@ complete-pooling model.
 from __future__ import annotations
 
 import numpy as np
+
+from bhm._validation import finite, positive, whole_number
+from bhm._validation import rng as rng_of
 from scipy import stats
 
 __all__ = ["normal_posterior", "posterior_weight", "grid_posterior", "posterior_predictive",
            "posterior_mean_mse", "conditional_group_means", "regression_draws"]
-
-
-def _positive_scale(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number; got {value!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive, finite number; got {value!r}")
-    return value
-
-
-def _finite_number(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number; got {value!r}") from None
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
-    return value
 
 
 def _observations(y) -> np.ndarray:
@@ -91,8 +74,8 @@ def posterior_weight(n, *, sigma: float, sigma0: float):
     if (isinstance(n, (bool, np.bool_)) or counts.ndim > 1 or not np.all(np.isfinite(counts))
             or np.any(counts < 0) or np.any(counts != np.round(counts))):
         raise ValueError(f"n must be a whole number >= 0, or an array of them; got {n!r}")
-    sigma = _positive_scale(sigma, "sigma")
-    sigma0 = _positive_scale(sigma0, "sigma0")
+    sigma = positive(sigma, "sigma")
+    sigma0 = positive(sigma0, "sigma0")
     data_precision = counts / sigma**2
     alpha = data_precision / (data_precision + 1 / sigma0**2)
     return float(alpha) if counts.ndim == 0 else alpha
@@ -137,9 +120,9 @@ def normal_posterior(y, *, sigma: float, mu0: float, sigma0: float):
     (1.5, 0.5)
     """
     y = _observations(y)
-    sigma = _positive_scale(sigma, "sigma")
-    sigma0 = _positive_scale(sigma0, "sigma0")
-    mu0 = _finite_number(mu0, "mu0")
+    sigma = positive(sigma, "sigma")
+    sigma0 = positive(sigma0, "sigma0")
+    mu0 = finite(mu0, "mu0")
     n = y.size
     precision = n / sigma**2 + 1 / sigma0**2
     variance = 1 / precision
@@ -167,9 +150,9 @@ def grid_posterior(y, *, sigma: float, mu0: float, sigma0: float, grid):
         The normalised posterior density at each grid point.
     """
     y = _observations(y)
-    sigma = _positive_scale(sigma, "sigma")
-    sigma0 = _positive_scale(sigma0, "sigma0")
-    mu0 = _finite_number(mu0, "mu0")
+    sigma = positive(sigma, "sigma")
+    sigma0 = positive(sigma0, "sigma0")
+    mu0 = finite(mu0, "mu0")
     grid = np.asarray(grid, dtype=float)
     if grid.ndim != 1 or grid.size < 3:
         raise ValueError(f"grid must be one-dimensional with at least 3 points; got shape {grid.shape}")
@@ -226,7 +209,7 @@ def posterior_predictive(y, *, sigma: float, mu0: float, sigma0: float):
     (1.5, 1.25)
     """
     posterior = normal_posterior(y, sigma=sigma, mu0=mu0, sigma0=sigma0)
-    sigma = _positive_scale(sigma, "sigma")
+    sigma = positive(sigma, "sigma")
     return stats.norm(loc=posterior.mean(), scale=np.sqrt(sigma**2 + posterior.var()))
 
 
@@ -284,9 +267,9 @@ def posterior_mean_mse(mu, *, n, sigma: float, mu0: float, sigma0: float):
     if (isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer, float, np.floating))
             or not np.isfinite(n) or n < 1 or n != round(n)):
         raise ValueError(f"n must be a whole number >= 1; got {n!r}")
-    sigma = _positive_scale(sigma, "sigma")
-    sigma0 = _positive_scale(sigma0, "sigma0")
-    mu0 = _finite_number(mu0, "mu0")
+    sigma = positive(sigma, "sigma")
+    sigma0 = positive(sigma0, "sigma0")
+    mu0 = finite(mu0, "mu0")
     alpha = posterior_weight(int(n), sigma=sigma, sigma0=sigma0)
     mse = (1 - alpha) ** 2 * (true_mean - mu0) ** 2 + alpha**2 * sigma**2 / n
     return float(mse) if true_mean.ndim == 0 else mse
@@ -336,10 +319,10 @@ def conditional_group_means(ybar, n, *, sigma_y: float, sigma_alpha: float, mu_l
         raise ValueError(f"ybar and n must have one shape (J,), J >= 1; got {ybar.shape} and {n.shape}")
     if not (np.all(np.isfinite(ybar)) and np.all(np.isfinite(n)) and np.all(n >= 1)):
         raise ValueError("ybar must be finite and every n >= 1")
-    sigma_y = _positive_scale(sigma_y, "sigma_y")
-    sigma_alpha = _positive_scale(sigma_alpha, "sigma_alpha")
-    mu_scale = _positive_scale(mu_scale, "mu_scale")
-    mu_loc = _finite_number(mu_loc, "mu_loc")
+    sigma_y = positive(sigma_y, "sigma_y")
+    sigma_alpha = positive(sigma_alpha, "sigma_alpha")
+    mu_scale = positive(mu_scale, "mu_scale")
+    mu_loc = finite(mu_loc, "mu_loc")
     v = sigma_alpha**2 + sigma_y**2 / n
     overall = (mu_loc / mu_scale**2 + np.sum(ybar / v)) / (1 / mu_scale**2 + np.sum(1 / v))
     lam = posterior_weight(n, sigma=sigma_y, sigma0=sigma_alpha)
@@ -385,9 +368,8 @@ def regression_draws(X, y, *, n_draws: int, seed):
         raise ValueError("X contains NaN or inf")
     if np.linalg.matrix_rank(X) < k:
         raise ValueError("X must have full column rank: a column is a combination of the others")
-    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
-        raise ValueError(f"n_draws must be a whole number >= 1; got {n_draws!r}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    whole_number(n_draws, "n_draws", 1)
+    rng = rng_of(seed)
     V = np.linalg.inv(X.T @ X)
     beta_hat = V @ X.T @ y
     s2 = np.sum((y - X @ beta_hat) ** 2) / (n - k)

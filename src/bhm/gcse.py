@@ -48,7 +48,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data import complete_course
+from bhm._validation import rng
+from bhm.data import complete_course
 
 __all__ = ["MLFit", "fit_ml", "fit_ml_profiled", "empirical_bayes", "compare_schools_eb", "sample_schools",
            "replicate_scores", "score_statistics", "HYPERPARAMETERS", "summarise_fits", "ML_FIT_OPTIONS", "cell_statistics", "bayes_data", "fit_bayes", "BAYES_PRIORS",
@@ -1044,7 +1045,7 @@ def sample_schools(df: pd.DataFrame, k: int, *, seed: int) -> pd.DataFrame:
     ids = sorted(df["school"].astype(str).unique())
     if not (isinstance(k, (int, np.integer)) and 2 <= k <= len(ids)):
         raise ValueError(f"sample_schools: k must be a whole number from 2 to {len(ids)}; got {k!r}")
-    picked = np.random.default_rng(seed).choice(ids, size=int(k), replace=False)
+    picked = rng(seed).choice(ids, size=int(k), replace=False)
     return df[df["school"].astype(str).isin(set(picked))].copy()
 
 
@@ -1095,9 +1096,9 @@ def replicate_scores(df: pd.DataFrame, idata, *, seed: int, n_draws: int | None 
     rows = np.linspace(0, total - 1, int(n_draws)).round().astype(int)
     j = data["school"].map({sid: k for k, sid in enumerate(schools)}).to_numpy()
     x = data["female"].to_numpy()
-    rng = np.random.default_rng(seed)
+    noise = rng(seed)
     mean = alpha[rows][:, j] + beta[rows][:, j] * x
-    return mean + sigma[rows, None] * rng.standard_normal(mean.shape)
+    return mean + sigma[rows, None] * noise.standard_normal(mean.shape)
 
 
 def score_statistics(df: pd.DataFrame, scores=None, *, min_students: int = 5) -> pd.DataFrame:

@@ -16,11 +16,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from bhm._validation import real, whole_number
+from bhm._validation import rng as rng_of
 
 __all__ = [
     "LogNormalWalk",
@@ -283,7 +285,7 @@ class MHResult:
         return az.from_dict(posterior=posterior)
 
 
-def metropolis_1d(log_target, x0, n_draws, step, seed=None):
+def metropolis_1d(log_target, x0, n_draws, step, seed):
     r"""One chain of random-walk Metropolis-Hastings, for one parameter.
 
     The teaching version of :func:`metropolis_hastings`, which runs the
@@ -300,7 +302,8 @@ def metropolis_1d(log_target, x0, n_draws, step, seed=None):
         The number of iterations T >= 1.
     step : float
         The sd of the Gaussian random walk, > 0.
-    seed : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator
+        An int >= 0 or a generator (None is rejected: see :func:`metropolis_hastings`).
 
     Returns
     -------
@@ -337,7 +340,7 @@ def metropolis_hastings(
     step=None,
     proposal=None,
     hastings=True,
-    seed=None,
+    seed,
 ) -> MHResult:
     r"""Run vectorised Metropolis-Hastings chains.
 
@@ -366,9 +369,10 @@ def metropolis_hastings(
         :math:`q(x_t \mid x^*) / q(x^* \mid x_t)`.
         ``False`` drops it, which is wrong for an asymmetric proposal and
         is only meant to demonstrate that.
-    seed : int or numpy.random.Generator, optional
-        Seed or generator; the same seed gives bit-identical draws. A
-        generator passed in is advanced.
+    seed : int or numpy.random.Generator
+        Seed (an int >= 0) or generator; the same seed gives bit-identical
+        draws. A generator passed in is advanced. None is rejected: an
+        unseeded run could not be repeated.
 
     Returns
     -------
@@ -444,7 +448,7 @@ def metropolis_hastings(
     proposal = _resolve_proposal(step, proposal, n_params)
     if not isinstance(hastings, (bool, np.bool_)):
         raise ValueError(f"hastings must be True or False; got {hastings!r}")
-    rng = _check_seed(seed)
+    rng = rng_of(seed)
 
     # 1: initialise x_0 where pi(x_0) > 0 (and where the proposal can move)
     _check_start_in_support(proposal, x)
@@ -673,11 +677,7 @@ def _check_x0(x0):
 
 
 def _check_n_draws(n_draws, name="n_draws"):
-    if isinstance(n_draws, (bool, np.bool_)) or not isinstance(n_draws, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= 1; got {n_draws!r}")
-    if n_draws < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {n_draws}")
-    return int(n_draws)
+    return whole_number(n_draws, name, 1)
 
 
 def _check_step(step):
@@ -707,17 +707,6 @@ def _resolve_proposal(step, proposal, n_params):
     if isinstance(proposal, _StepProposal):
         proposal._check_dimension(n_params)
     return proposal
-
-
-def _check_seed(seed):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    is_int = isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_))
-    if seed is None or (is_int and seed >= 0):
-        return np.random.default_rng(seed)
-    raise ValueError(
-        f"seed must be None, a non-negative int or a numpy.random.Generator; got {seed!r}"
-    )
 
 
 def _check_start_in_support(proposal, x):
@@ -764,11 +753,11 @@ def _start_1d(log_target, x0, n_draws, step, seed):
         raise ValueError(f"log_target must be callable; got {type(log_target).__name__}")
     x = _finite_scalar(x0, "x0")
     _check_n_draws(n_draws)
-    if not (_is_real(step) and math.isfinite(step) and step > 0):
+    if not (real(step) and math.isfinite(step) and step > 0):
         raise ValueError(f"step must be a finite number > 0; got {step!r}")
-    rng = _check_seed(seed)
+    rng = rng_of(seed)
     value = log_target(x)
-    if not _is_real(value):
+    if not real(value):
         raise ValueError(
             f"log_target must return one float; got {type(value).__name__} at x0"
         )
@@ -780,17 +769,8 @@ def _start_1d(log_target, x0, n_draws, step, seed):
     return rng, x, float(value)
 
 
-def _is_real(value):
-    """True for a real number (Python or NumPy scalar or 0-d array), not a bool."""
-    if isinstance(value, (bool, np.bool_)):
-        return False
-    return isinstance(value, numbers.Real) or (
-        isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf"
-    )
-
-
 def _finite_scalar(value, name):
-    if not _is_real(value) or not math.isfinite(value):
+    if not real(value) or not math.isfinite(value):
         raise ValueError(f"{name} must be one finite number; got {value!r}")
     return float(value)
 
@@ -815,7 +795,7 @@ def _start_leapfrog(grad_log_target, x0, p0, step_size, n_steps):
     x, p = arrays
     if x.shape != p.shape:
         raise ValueError(f"x0 and p0 must have one shape; got {x.shape} and {p.shape}")
-    if not (_is_real(step_size) and math.isfinite(step_size) and step_size > 0):
+    if not (real(step_size) and math.isfinite(step_size) and step_size > 0):
         raise ValueError(f"step_size must be a finite number > 0; got {step_size!r}")
     _check_n_draws(n_steps, name="n_steps")
     gradient = np.asarray(grad_log_target(x.copy()), dtype=float)

@@ -56,6 +56,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bhm._validation import rng as _rng
+from bhm._validation import whole_number
+
 __all__ = [
     "N_DRAWS", "BINS", "LABELS", "ranks", "uniformity", "edge_bins", "ecdf_band", "detection_rate", "chi2_power",
     "ess_iterations", "evenly_spaced",
@@ -238,13 +241,12 @@ def ecdf_band(n_reps: int, *, n_draws: int = N_DRAWS, prob: float = 0.99, n_sims
     """
     from scipy import stats
 
-    n_reps, n_draws = _check_whole(n_reps, "n_reps", 1), _check_whole(n_draws, "n_draws", 1)
+    n_reps, n_draws = whole_number(n_reps, "n_reps", 1), whole_number(n_draws, "n_draws", 1)
     if not 0 < prob < 1:
         raise ValueError(f"prob must lie in (0, 1); got {prob!r}")
     values = n_draws + 1
     z = np.arange(1, values) / values
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n_reps, np.full(values, 1 / values), size=n_sims).cumsum(axis=1)[:, :-1]
+    counts = _rng(seed).multinomial(n_reps, np.full(values, 1 / values), size=n_sims).cumsum(axis=1)[:, :-1]
     tail = np.minimum(stats.binom.cdf(counts, n_reps, z), stats.binom.sf(counts - 1, n_reps, z))
     gamma = float(np.quantile(2 * tail.min(axis=1), 1 - prob))
     lower = stats.binom.ppf(gamma / 2, n_reps, z) / n_reps - z
@@ -284,10 +286,10 @@ def detection_rate(n_reps: int, *, sd_factor: float = 1.0, shift: float = 0.0, n
     float
         The share of runs that reject, in [0, 1].
     """
-    n_seeds = _check_whole(n_seeds, "n_seeds", 1)
+    n_seeds = whole_number(n_seeds, "n_seeds", 1)
     rejected = 0
     for k in range(n_seeds):
-        table = exact_normal_mean(n_reps, seed=[seed, k], sd_factor=sd_factor, shift=shift)
+        table = exact_normal_mean(n_reps, seed=np.random.default_rng([whole_number(seed, "seed"), k]), sd_factor=sd_factor, shift=shift)
         rejected += bool(uniformity(table[["mu"]], bins=bins)["p_value"].iloc[0] < level)
     return rejected / n_seeds
 
@@ -335,7 +337,7 @@ def chi2_power(n_reps: int, *, sd_factor: float = 1.0, shift: float = 0.0, n_dra
     """
     from scipy import stats
 
-    n_reps = _check_whole(n_reps, "n_reps", 1)
+    n_reps = whole_number(n_reps, "n_reps", 1)
     if not (np.isfinite(sd_factor) and sd_factor > 0 and np.isfinite(shift)):
         raise ValueError(f"sd_factor must be finite and > 0 and shift finite; got {sd_factor!r}, {shift!r}")
     if (n_draws + 1) % bins:
@@ -345,7 +347,7 @@ def chi2_power(n_reps: int, *, sd_factor: float = 1.0, shift: float = 0.0, n_dra
     u = stats.norm.cdf((z - shift) / sd_factor)
     pmf = stats.binom.pmf(np.arange(n_draws + 1)[None, :], n_draws, u[:, None])    # (grid, L + 1)
     p_bin = (weight @ pmf).reshape(bins, -1).sum(axis=1)
-    counts = np.random.default_rng(seed).multinomial(n_reps, p_bin / p_bin.sum(), size=n_sims)
+    counts = _rng(seed).multinomial(n_reps, p_bin / p_bin.sum(), size=n_sims)
     expected = n_reps / bins
     statistic = ((counts - expected) ** 2 / expected).sum(axis=1)
     return float((statistic > stats.chi2.ppf(1 - level, bins - 1)).mean())
@@ -387,7 +389,7 @@ def ess_iterations(ess: float, n_iter: int, *, n_draws: int = N_DRAWS, margin: f
     ValueError
         ``ess`` not positive and finite, or a bad ``n_iter``, ``margin`` or ``max_iter``.
     """
-    n_iter = _check_whole(n_iter, "n_iter", 1)
+    n_iter = whole_number(n_iter, "n_iter", 1)
     if not (np.isfinite(ess) and ess > 0):
         raise ValueError(f"ess must be positive and finite; got {ess!r}")
     if not margin >= 1:
@@ -396,7 +398,7 @@ def ess_iterations(ess: float, n_iter: int, *, n_draws: int = N_DRAWS, margin: f
         return n_iter
     needed = math.ceil(margin * n_iter * n_draws / ess)
     if max_iter is not None:
-        needed = min(needed, _check_whole(max_iter, "max_iter", n_iter))
+        needed = min(needed, whole_number(max_iter, "max_iter", n_iter))
     return needed
 
 
@@ -408,24 +410,16 @@ def evenly_spaced(n_total: int, n_draws: int = N_DRAWS) -> np.ndarray:
     ValueError
         ``n_total`` smaller than ``n_draws``.
     """
-    n_total, n_draws = _check_whole(n_total, "n_total", 1), _check_whole(n_draws, "n_draws", 1)
+    n_total, n_draws = whole_number(n_total, "n_total", 1), whole_number(n_draws, "n_draws", 1)
     if n_total < n_draws:
         raise ValueError(f"cannot keep {n_draws} draws out of {n_total}")
     return np.linspace(0, n_total - 1, n_draws).round().astype(int)
 
 
-def _check_whole(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}")
-    return int(value)
-
-
 # --------------------------------------------------------------------------- MH on conjugate models
 
 def _check_reps(n_reps):
-    if isinstance(n_reps, bool) or not isinstance(n_reps, (int, np.integer)) or n_reps < 2:
-        raise ValueError(f"n_reps must be a whole number >= 2; got {n_reps!r}")
-    return int(n_reps)
+    return whole_number(n_reps, "n_reps", 2)
 
 
 def _chain_ess(chains: np.ndarray) -> np.ndarray:
@@ -494,7 +488,7 @@ def _mh_kept(log_posterior, x0, rng, *, warmup, thin, n_draws, **sampler):
                 chain = np.concatenate([chains[r], more.draws[k, :, 0]])
                 kept[r] = chain[evenly_spaced(int(length[r]), n_draws)]
         return kept, ess, length
-    thin = _check_whole(thin, "thin (or 'ess')", 1)
+    thin = whole_number(thin, "thin (or 'ess')", 1)
     result = mcmc.metropolis_hastings(log_posterior, x0, warmup + thin * n_draws, seed=rng, **sampler)
     kept = result.draws[:, warmup::thin, 0][:, :n_draws]
     return kept, np.full(kept.shape[0], np.nan), np.full(kept.shape[0], thin * n_draws)
@@ -530,7 +524,7 @@ def exact_normal_mean(n_reps: int = 1000, *, seed, mu0: float = 0.0, sigma0: flo
     n_reps = _check_reps(n_reps)
     if not (np.isfinite(sd_factor) and sd_factor > 0 and np.isfinite(shift)):
         raise ValueError(f"sd_factor must be finite and > 0 and shift finite; got {sd_factor!r}, {shift!r}")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     mu = rng.normal(mu0, sigma0, size=n_reps)
     ybar = rng.normal(mu[:, None], sigma, size=(n_reps, n)).mean(axis=1)
     post_sd = (1 / sigma0**2 + n / sigma**2) ** -0.5          # chapter 1, the same for every replication
@@ -590,7 +584,7 @@ def mh_normal_mean(n_reps: int = 1000, *, seed, mu0: float = 0.0, sigma0: float 
         ``n_reps`` below 2 or a ``thin`` that is neither "ess" nor a whole number >= 1.
     """
     n_reps = _check_reps(n_reps)
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     mu = rng.normal(mu0, sigma0, size=n_reps)
     ybar = rng.normal(mu[:, None], sigma, size=(n_reps, n)).mean(axis=1)  # the likelihood needs only ybar
     weight = float(bool(use_data))
@@ -632,7 +626,7 @@ def mh_normal_precision(n_reps: int = 1000, *, seed, a: float = 3.0, b: float = 
     from bhm import mcmc
 
     n_reps = _check_reps(n_reps)
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     tau = rng.gamma(a, 1 / b, size=n_reps)
     ss = (rng.normal(0.0, 1 / np.sqrt(tau)[:, None], size=(n_reps, n)) ** 2).sum(axis=1)
 

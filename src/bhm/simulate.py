@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bhm._validation import finite, positive
+from bhm._validation import rng as _rng
+
 __all__ = [
     "Design", "draw_design", "group_sizes",
     "simulate_varying_slope", "simulate_varying_intercept", "simulate_varying_intercept_slope",
@@ -49,30 +52,12 @@ class Design:
         return self.u.size
 
 
-def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, (bool, float)) or seed is None:
-        raise ValueError(f"seed must be a whole number or a numpy Generator; got {seed!r}")
-    return np.random.default_rng(seed)
-
-
 def _check_parameters(*, locations: dict | None = None, scales: dict | None = None) -> None:
     """Locations must be finite numbers, scales finite and > 0; the error names the parameter."""
     for name, value in (locations or {}).items():
-        try:
-            ok = np.isfinite(float(value))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"{name} must be a finite number; got {value!r}")
+        finite(value, name)
     for name, value in (scales or {}).items():
-        try:
-            ok = np.isfinite(float(value)) and float(value) > 0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"{name} must be positive and finite; got {value!r}")
+        positive(value, name)
 
 
 def group_sizes(sizes) -> np.ndarray:

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bhm._validation import stan_seed, whole_number
+
 __all__ = [
     "STAN_DIR",
     "StanWarning",
@@ -696,8 +698,7 @@ def compile_programs(names=None, *, jobs: int | None = None, engine: str | None 
     names = programs() if names is None else [program_path(name).stem for name in names]
     if jobs is None:
         jobs = min(os.cpu_count() or 1, 4)
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be a positive whole number; got {jobs!r}")
+    jobs = whole_number(jobs, "jobs", 1)
     if engine == "cmdstanpy":  # CmdStan's make compiles, and skips what is up to date
         for name in names:
             _build_cmdstanpy(name)
@@ -851,12 +852,9 @@ def sample_arrays(
 
 def _check_sampler_arguments(*, chains, draws, warmup, thin, seed) -> None:
     for value, label in ((chains, "chains"), (draws, "draws"), (thin, "thin")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{label} must be a whole number >= 1; got {value!r}")
-    if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
-        raise ValueError(f"warmup must be a whole number >= 0; got {warmup!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**31:
-        raise ValueError(f"seed must be a whole number in [0, 2**31); got {seed!r}")
+        whole_number(value, label, 1)
+    whole_number(warmup, "warmup", 0)
+    stan_seed(seed)
 
 
 def check_diagnostics(idata, *, max_treedepth: int = 10, rhat_max: float = 1.01,

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from bhm import runs, simulate
+from bhm._validation import positive, whole_number
 
 __all__ = [
     "TRUTH", "PRIORS", "SIZES", "DESIGNS", "PARAMETERS", "SAMPLER", "TIMINGS", "Cell",
@@ -193,8 +194,7 @@ def design_for(design: str, size: str) -> simulate.Design:
 
 def simulation_data(cell: Cell, sim: int) -> dict:
     """Data set ``sim`` of a cell: the same for every prior and program (common random numbers)."""
-    if isinstance(sim, bool) or not isinstance(sim, (int, np.integer)) or sim < 0:
-        raise ValueError(f"sim must be a whole number >= 0; got {sim!r}")
+    whole_number(sim, "sim", 0)
     design = design_for(cell.design, cell.size)
     rng = np.random.default_rng(_seed(1, _index(DESIGNS, cell.design), _index(SIZES, cell.size), int(sim)))
     return simulate.simulate_varying_slope(design, seed=rng, **TRUTH)
@@ -396,8 +396,7 @@ def run_study(out, *, cells_to_run: list[Cell] | None = None, n_sims: int = 300,
     dict
         ``done`` (run now), ``skipped`` (found in ``out``), ``seconds``.
     """
-    if isinstance(n_sims, bool) or not isinstance(n_sims, (int, np.integer)) or n_sims < 1:
-        raise ValueError(f"n_sims must be a whole number >= 1; got {n_sims!r}")
+    whole_number(n_sims, "n_sims", 1)
     tasks = [(cell, sim) for cell in cells_to_run or cells() for sim in range(n_sims)]
     return runs.run_tasks(out, tasks, run_simulation, _path, executor=executor, max_workers=max_workers,
                           progress=progress, desc="study")
@@ -603,8 +602,7 @@ def predicted_pull(design: str, size: str, prior: str, *, sigma_b: float | None 
     if prior not in GAMMA_PRIORS:
         raise ValueError(f"prior must be one of {GAMMA_PRIORS}; got {prior!r}")
     sigma_b = TRUTH["sigma_b"] if sigma_b is None else sigma_b
-    if isinstance(sigma_b, bool) or not np.isfinite(sigma_b) or sigma_b <= 0:
-        raise ValueError(f"sigma_b must be a positive number; got {sigma_b!r}")
+    sigma_b = positive(sigma_b, "sigma_b")
     d = design_for(design, size)
     n = SIZES[size][1]
     x = d.x.reshape(d.J, n)
