@@ -411,17 +411,11 @@ def _compiler_version(path: str) -> tuple[bool, str]:
 # --------------------------------------------------------------------------- Stan
 def _engine_versions(engine: str) -> str:
     """``"PyStan 3.10.0 with httpstan 4.13.0"`` or ``"CmdStanPy 1.2.4 with CmdStan 2.36.0"``."""
-    if engine == "pystan":
-        return f"PyStan {_version('pystan') or '(not installed)'} with httpstan {_version('httpstan') or '?'}"
-    cmdstan = "?"
     try:
-        import cmdstanpy
-
-        version = cmdstanpy.cmdstan_version()
-        cmdstan = ".".join(str(part) for part in version) if version else "?"
-    except Exception:  # an old or broken CmdStanPy: the version stays unknown
-        pass
-    return f"CmdStanPy {_version('cmdstanpy') or '(not installed)'} with CmdStan {cmdstan}"
+        from bhm import stan
+    except ImportError:  # bhm.stan's own requirements missing: name the engine only
+        return {"pystan": "PyStan", "cmdstanpy": "CmdStanPy"}[engine] + " (versions unknown)"
+    return stan.engine_description(engine)
 
 
 def check_engine(engine: str | None, *, run_stan: bool = True) -> Finding:
@@ -494,17 +488,17 @@ def check_stan_cache(engine: str | None) -> Finding:
     Finding
         A warning above 2 GiB.
     """
-    if _version("httpstan") is None:
-        return Finding("Stan cache", OK, "httpstan is not installed: no cache" +
-                       (" (CmdStanPy keeps each executable beside its .stan file)" if engine == "cmdstanpy" else ""))
-    import httpstan.cache  # only to locate the cache; bhm.stan does not expose it
+    report = None
+    if _version("httpstan") is not None:
+        from bhm import stan
 
-    folder = httpstan.cache.cache_directory().parent  # every httpstan version's cache
-    files = [path for path in folder.rglob("*") if path.is_file()] if folder.is_dir() else []
-    size = sum(path.stat().st_size for path in files)
-    programs = len(list((httpstan.cache.cache_directory() / "models").glob("*")))
+        report = stan.cache_report()
+    if report is None:
+        return Finding("Stan cache", OK, "httpstan is not installed: no cache" +
+                       (" (CmdStanPy keeps its executables in ~/.cache/bhm)" if engine == "cmdstanpy" else ""))
+    folder, size = report["folder"], report["bytes"]
     clear = f"rm -rf {_home(folder)}"
-    finding = f"{_format_bytes(size)} in {_home(folder)} ({programs} compiled program(s) for this httpstan)"
+    finding = f"{_format_bytes(size)} in {_home(folder)} ({report['programs']} compiled program(s) for this httpstan)"
     if size > _CACHE_WARN_BYTES:
         return Finding("Stan cache", WARNING, finding,
                        f"clear it with: {clear} (every program then compiles again once, ~30 s each)")
