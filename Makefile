@@ -56,7 +56,7 @@ $(MATHJAX):
 # The execution cache keys on each chapter's text only: when the package, a
 # Stan program or the lock (the installed versions) changes, every chapter must run again.
 SOURCES := _build/.sources-stamp
-$(SOURCES): $(shell find src/bhm stan -type f -not -name '*.pyc') $(LOCK)
+$(SOURCES): $(shell find src/bhm stan -type f \( -name '*.py' -o -name '*.stan' \)) $(LOCK)
 	rm -rf _build/.jupyter_cache _build/.doctrees
 	mkdir -p _build && touch $@
 

@@ -9,8 +9,8 @@ order:
 2. the folder beside ``src/`` when bhm is imported from a checkout (the
    editable install of ``make book``, or ``PYTHONPATH=src``);
 3. for an installed copy (``pip install .``), the nearest folder, from the
-   working directory upwards, that holds a ``pyproject.toml`` of the project
-   ``bhm`` and the folder asked for: a clone in which you run Python;
+   working directory upwards, that holds the ``pyproject.toml`` of the
+   project ``bhm`` (:func:`project_root`): a clone in which you run Python;
 4. otherwise ``./<name>``, which then may not exist (the caller's error names it).
 
 CmdStanPy writes each executable beside the ``.stan`` file it compiles;
@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["build_dir", "project_dir"]
+__all__ = ["build_dir", "project_dir", "project_root"]
 
 _FOLDERS = ("stan", "data", "book")
 _CHECKOUT = Path(__file__).resolve().parents[2]  # src/bhm/_paths.py -> the repository, in a checkout
@@ -38,6 +38,20 @@ def _is_project(folder: Path) -> bool:
     return 'name = "bhm"' in text
 
 
+def project_root() -> Path:
+    """The repository bhm belongs to: the checkout it is imported from, else the nearest one from the working directory up.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder with bhm's ``pyproject.toml``; the working directory if none is found.
+    """
+    if _is_project(_CHECKOUT):
+        return _CHECKOUT
+    here = Path.cwd().resolve()
+    return next((folder for folder in (here, *here.parents) if _is_project(folder)), here)
+
+
 def project_dir(name: str) -> Path:
     """The repository's folder ``name``: ``"stan"``, ``"data"`` or ``"book"``.
 
@@ -48,7 +62,8 @@ def project_dir(name: str) -> Path:
     Returns
     -------
     pathlib.Path
-        Found as the module docstring says; it may not exist in the last case.
+        ``<project_root()>/<name>`` unless the environment says otherwise; it
+        may not exist.
 
     Raises
     ------
@@ -60,13 +75,7 @@ def project_dir(name: str) -> Path:
     override = os.environ.get(f"BHM_{name.upper()}_DIR")
     if override:
         return Path(override)
-    if _is_project(_CHECKOUT) and (_CHECKOUT / name).is_dir():
-        return _CHECKOUT / name
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if _is_project(folder) and (folder / name).is_dir():
-            return folder / name
-    return here / name
+    return project_root() / name
 
 
 def build_dir() -> Path:

@@ -42,6 +42,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bhm._paths import project_root
+
 __all__ = [
     "OK",
     "WARNING",
@@ -71,7 +73,7 @@ __all__ = [
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
 
 #: The repository's root (this file is ``src/bhm/doctor.py``).
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = project_root()
 #: The lock files ``make book`` installs from, by ``platform.system()``: exact versions and
 #: hashes for Python 3.11 (``make lock`` writes both; the versions are the same, macOS adds appnope).
 LOCKS = {

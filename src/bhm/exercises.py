@@ -1409,9 +1409,15 @@ def _ex7_loglik(answer):
 
 
 def default_book_dir() -> Path:
-    """The book's folder: ``book/`` of the repository this package sits in, else ``./book``."""
-    here = Path(__file__).resolve().parents[2] / "book"
-    return here if here.is_dir() else Path.cwd() / "book"
+    """The book's folder: ``$BHM_BOOK_DIR``, else the repository's ``book/`` (:func:`bhm._paths.project_dir`).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from bhm._paths import project_dir
+
+    return project_dir("book")
 
 
 def chapter_files(book_dir=None) -> list[Path]:
