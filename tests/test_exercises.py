@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bhm import conjugate, diagnostics, exercises, mcmc
+from bhm import conjugate, diagnostics, exercises, mcmc, notebooks
 from bhm.__main__ import main
 from bhm.exercises import CHECKS, CHECK_MARKER, check, check_calls, chapter_files, student_notebook
 
@@ -792,7 +792,7 @@ def test_student_notebook_shows_the_code_the_page_shows(path):
     from sphinx.directives.code import LiteralIncludeReader
 
     text = "\n".join(cell.source for cell in student_notebook(path).cells if cell.cell_type == "markdown")
-    for part in exercises._directives(path.read_text(encoding="utf-8")):
+    for part in notebooks._directives(path.read_text(encoding="utf-8")):
         if part[0] != "directive" or part[1] != "literalinclude" or "pyobject" not in part[3]:
             continue
         options = {key: int(value) if key == "dedent" else value for key, value in part[3].items()}
@@ -803,9 +803,9 @@ def test_student_notebook_shows_the_code_the_page_shows(path):
 
 def test_stub_needs_a_variable_name():
     with pytest.raises(ValueError, match="must be a variable name"):
-        exercises._stub(f"x = 1\n{CHECK_MARKER}\ncheck('ex1-alpha', 0.7)", "ex1-alpha")
+        notebooks._stub(f"x = 1\n{CHECK_MARKER}\ncheck('ex1-alpha', 0.7)", "ex1-alpha")
     with pytest.raises(ValueError, match="no check named"):
-        exercises._stub(f"x = 1\n{CHECK_MARKER}\ncheck('ex1-nothing', x)", "ex1-alpha")
+        notebooks._stub(f"x = 1\n{CHECK_MARKER}\ncheck('ex1-nothing', x)", "ex1-alpha")
 
 
 def test_cli_writes_one_notebook_per_chapter(tmp_path, capsys):

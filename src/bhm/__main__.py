@@ -119,7 +119,7 @@ def main(argv=None) -> int:
             print(f"python -m bhm exercises needs jupytext and nbformat ({error}); "
                   "install them with: pip install -e '.[book]'", file=sys.stderr)
             return 1
-        from bhm.exercises import write_student_notebooks
+        from bhm.notebooks import write_student_notebooks
 
         try:
             written = write_student_notebooks(args.out, chapters=args.chapter, book_dir=args.book,
