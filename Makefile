@@ -1,7 +1,7 @@
 # Two commands for a fresh machine with Python 3.11 and a C++ compiler:
 #   make book   build the book (executes every chapter) into _build/html
-#   make test   build the book, then run the unit tests, every chapter as a test,
-#               and every page of the built book in headless Chromium
+#   make test   lint (ruff), build the book, then run the unit tests and the docstrings'
+#               examples, every chapter as a test, and every page of the built book in headless Chromium
 # Optional: make linkcheck   check the book's external links (needs the network)
 #           make lock        refresh the lock files (then run the full `make test`)
 PYTHON ?= python3.11
@@ -17,7 +17,7 @@ LOCK    := requirements/lock-py311-$(LOCK_OS).txt
 ASSETS := _build/assets
 MATHJAX := $(ASSETS)/mathjax/tex-chtml.js
 
-.PHONY: book test lab chromium linkcheck lock clean
+.PHONY: book test lint lab chromium linkcheck lock clean
 
 # Everything from the lock, each file checked against its hash (the lock pins pip
 # too); then bhm itself, editable, built with the lock's setuptools.
@@ -102,7 +102,17 @@ chromium:
 	  echo "chromium: not installed, and installing it needs root and apt-get; the browser test will skip"; \
 	fi
 
-test: book chromium
+# ruff (configured in pyproject.toml) over the package, tests, benchmarks, the book's extension and
+# the chapters' code: each chapter written as a script by jupytext into _build/lint first.
+lint: $(STAMP)
+	$(BIN)/python -m ruff check src tests benchmarks _ext conftest.py
+	rm -rf _build/lint && mkdir -p _build/lint
+	for chapter in book/[0-9][0-9]_*.md; do \
+	  $(BIN)/jupytext --quiet --to py:percent -o _build/lint/$$(basename $${chapter%.md}).py $$chapter || exit 1; \
+	done
+	$(BIN)/python -m ruff check --no-force-exclude _build/lint
+
+test: lint book chromium
 	$(BIN)/python -m pytest
 
 # The exercise route: write the student notebooks that exercises/ lacks (the ones

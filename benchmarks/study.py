@@ -59,7 +59,7 @@ def plain_pystan_fits(n: int) -> tuple[float, list[dict]]:
     return float(np.mean(seconds)), means
 
 
-def study_fits(n: int) -> tuple[float, "pd.DataFrame"]:  # noqa: F821
+def study_fits(n: int) -> tuple[float, pd.DataFrame]:  # noqa: F821
     """Wall seconds per fit of run_study on n simulations (all cores), and its rows."""
     study.run_simulation(CELL, 0)  # compile before timing
     with tempfile.TemporaryDirectory() as out:

@@ -6,7 +6,6 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
-
 from scipy import stats
 
 from bhm.diagnostics import (
@@ -77,7 +76,8 @@ def test_rhat_on_mh_output_and_summarize():
     assert table.loc["theta[0]", "rhat_bulk"] == az.rhat(theta, method="z_scale")
     assert table.loc["theta[0]", "rhat_folded"] == az.rhat(theta, method="folded")
     assert table.loc["theta[0]", "rhat"] == az.rhat(theta)
-    assert table.loc["theta[0]", "rhat"] == max(table.loc["theta[0]", "rhat_bulk"], table.loc["theta[0]", "rhat_folded"])
+    row = table.loc["theta[0]"]
+    assert row["rhat"] == max(row["rhat_bulk"], row["rhat_folded"])
     assert table.loc["theta[0]", "ess_bulk"] == az.ess(theta, method="bulk")
     assert table.loc["theta[0]", "ess_tail"] == az.ess(theta, method="tail")
     assert (table["rhat_classic"] < 1.05).all()

@@ -25,7 +25,8 @@ ENGINES = [
     "pystan",
     pytest.param(
         "cmdstanpy",
-        marks=pytest.mark.skipif(not _cmdstan_available(), reason="no CmdStan installation found (the conda route brings one)"),
+        marks=pytest.mark.skipif(not _cmdstan_available(),
+                                 reason="no CmdStan installation found (the conda route brings one)"),
     ),
 ]
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC
 
 
 def _add_run_options(command) -> None:
@@ -169,7 +170,7 @@ def _run_logged(args, run, load, provenance: dict) -> int:
     import json
     import platform
     import time
-    from datetime import datetime, timezone
+    from datetime import datetime
     from pathlib import Path
 
     import bhm
@@ -186,7 +187,7 @@ def _run_logged(args, run, load, provenance: dict) -> int:
     print(f"{report['done']} fits run, {report['skipped']} found done, in {report['seconds']:.0f} s")
     log = Path(args.out) / "runs.jsonl"  # every run appends its wall time: the total cost
     with log.open("a") as handle:
-        handle.write(json.dumps({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        handle.write(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"),
                                  "command": " ".join([f"python -m bhm {args.command}", *sys.argv[2:]]),
                                  "done": report["done"], "seconds": round(time.perf_counter() - start, 1)}) + "\n")
     if args.export:
@@ -195,7 +196,7 @@ def _run_logged(args, run, load, provenance: dict) -> int:
         runs = [json.loads(line) for line in log.read_text().splitlines()]
         record = {
             "command": provenance.pop("command") + f" --export {args.export}",
-            "bhm_version": bhm.__version__, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "bhm_version": bhm.__version__, "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "rows": len(results), **provenance,
             "wall_seconds": round(sum(run["seconds"] for run in runs), 1), "machine": f"{platform.machine()}, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}",

@@ -39,7 +39,7 @@ def _is_project(folder: Path) -> bool:
 
 
 def project_root() -> Path:
-    """The repository bhm belongs to: the checkout it is imported from, else the nearest one from the working directory up.
+    """The repository bhm belongs to: its checkout, else the nearest one from the working directory up.
 
     Returns
     -------

@@ -48,13 +48,13 @@ def rng(seed, name: str = "seed") -> np.random.Generator:
     >>> rng(None)
     Traceback (most recent call last):
     ...
-    ValueError: seed is required: pass an int >= 0 or a numpy.random.Generator (None would give other numbers at every run)
+    ValueError: seed is required: an int >= 0 or a numpy.random.Generator (None: other numbers at every run)
     """
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None:
-        raise ValueError(f"{name} is required: pass an int >= 0 or a numpy.random.Generator "
-                         "(None would give other numbers at every run)")
+        raise ValueError(f"{name} is required: an int >= 0 or a numpy.random.Generator "
+                         "(None: other numbers at every run)")
     if _is_whole(seed) and seed >= 0:
         return np.random.default_rng(int(seed))
     raise ValueError(f"{name} must be an int >= 0 or a numpy.random.Generator; got {seed!r}")

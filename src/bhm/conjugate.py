@@ -11,10 +11,10 @@ complete-pooling model.
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from bhm._validation import finite, positive, whole_number
 from bhm._validation import rng as rng_of
-from scipy import stats
 
 __all__ = ["normal_posterior", "posterior_weight", "grid_posterior", "posterior_predictive",
            "posterior_mean_mse", "conditional_group_means", "regression_draws"]
@@ -330,7 +330,9 @@ def conditional_group_means(ybar, n, *, sigma_y: float, sigma_alpha: float, mu_l
 
 
 def regression_draws(X, y, *, n_draws: int, seed):
-    """Exact posterior draws of :math:`y \\sim \\mathcal N(X\\beta, \\sigma^2 I)` under :math:`p(\\beta, \\sigma^2) \\propto \\sigma^{-2}`.
+    """Exact posterior draws of :math:`y \\sim \\mathcal N(X\\beta, \\sigma^2 I)`.
+
+    The prior is :math:`p(\\beta, \\sigma^2) \\propto \\sigma^{-2}`.
 
     BDA3 Section 14.2: with :math:`\\hat\\beta = (X^\\top X)^{-1} X^\\top y` and
     :math:`s^2 = \\lVert y - X\\hat\\beta\\rVert^2 / (n - k)`,

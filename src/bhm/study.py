@@ -41,7 +41,8 @@ from bhm._validation import positive, whole_number
 __all__ = [
     "TRUTH", "PRIORS", "SIZES", "DESIGNS", "PARAMETERS", "SAMPLER", "TIMINGS", "Cell",
     "cells", "parse_cells", "design_for", "simulation_data", "sufficient_statistics", "stan_data",
-    "run_simulation", "run_tasks", "run_study", "parameter_draws", "load_results", "summarise", "COMMITTED", "load_committed",
+    "run_simulation", "run_tasks", "run_study", "parameter_draws", "load_results", "summarise", "COMMITTED",
+    "load_committed",
     "failure_reasons", "prior_pull_on_eta", "SIGMA_B_PRIORS", "GAMMA_PRIORS", "SIGMA_B_ARM", "PROGRAMS",
     "fit_seed", "failed", "paired_differences", "predicted_pull", "cell_table",
 ]

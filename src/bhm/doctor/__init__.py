@@ -41,13 +41,26 @@ import time
 from pathlib import Path
 
 from bhm.doctor._findings import (  # noqa: F401 (ROOT, the repository, is for callers)
-    LOCKS, OK, PROBLEM, ROOT, WARNING, Finding, _format_bytes, _home, _run_first_line, _version,
+    LOCKS,
+    OK,
+    PROBLEM,
+    ROOT,
+    WARNING,
+    Finding,
+    _format_bytes,
+    _home,
+    _run_first_line,
+    _version,
 )
 from bhm.doctor.machine import (
-    Platform, check_compiler, check_platform, check_python, compiler_advice, current_platform,
+    Platform,
+    check_compiler,
+    check_platform,
+    check_python,
+    compiler_advice,
+    current_platform,
 )
 from bhm.doctor.packages import _lock_differences, check_lock, check_requirements, default_lock, read_lock
-
 
 __all__ = [
     "OK",

@@ -12,9 +12,7 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 
-
 from bhm.doctor._findings import OK, PROBLEM, WARNING, Finding, _home, _run_first_line
-
 
 #: httpstan's (so PyStan's) wheels: the oldest macOS release they install on, by machine.
 _HTTPSTAN_MACOS = {"x86_64": (13,), "arm64": (14,)}

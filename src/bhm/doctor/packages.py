@@ -6,7 +6,6 @@ import importlib.metadata
 import re
 from pathlib import Path
 
-
 from bhm.doctor._findings import LOCKS, OK, PROBLEM, ROOT, WARNING, Finding, _canonical, _home, _version
 from bhm.doctor.machine import Platform, current_platform
 

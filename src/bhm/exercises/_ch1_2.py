@@ -10,9 +10,11 @@ import numpy as np
 from bhm.exercises import Wrong, _register
 from bhm.exercises._answers import _describe, _mean_and_sd, _number, _probability
 from bhm.exercises._reference import (
-    SIGMA, _exact_posterior, _good_run_mcse, _scores,
+    SIGMA,
+    _exact_posterior,
+    _good_run_mcse,
+    _scores,
 )
-
 
 # --------------------------------------------------------------------------- chapter 1
 
@@ -82,7 +84,7 @@ def _ex1_sequential(answer):
                 "with the same sigma = 15")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _conflict_posterior():
     """Chapter 1's prior-data conflict: the ten scores under the prior N(40, 5^2)."""
     from bhm import conjugate
@@ -225,7 +227,7 @@ _SWEEP_ESS_TOL = 0.20  # relative tolerance of the best ESS per iteration: the m
 # steps of a sweep has a relative sd of 0.043 around e* (150 sweeps: -8% to +16%)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rwm_efficiency(ell: float) -> float:
     """ESS per iteration of the mean, Gaussian random walk with step ``ell`` on N(0, 1).
 
@@ -252,7 +254,7 @@ def _rwm_efficiency(ell: float) -> float:
     return float(variance / (2 * pi @ (f * g) - variance))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sweep_band() -> tuple[float, float, float]:
     """(lowest, highest step in points that a correct sweep can find best, best ESS per iteration).
 
@@ -345,7 +347,7 @@ def _ex2_mcse(answer):
                     "sample size of h over all 4 chains of result (arviz.mcse computes it)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mean_without_hastings() -> float:
     """Mean of the density proportional to pi(x)/x, pi = Gamma(3, rate 2), by quadrature."""
     from scipy import integrate, stats
@@ -405,7 +407,7 @@ def _mh_case(name):
     return log_target, 1.0, draw, log_q, 20261203
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mh_reference(name) -> tuple[float, float, float, float]:
     """(exact mean, exact sd, MCSE of the mean, MCSE of the sd) of one chain of the case.
 
@@ -413,6 +415,7 @@ def _mh_reference(name) -> tuple[float, float, float, float]:
     16 such chains of the package's sampler, times sqrt(16).
     """
     import arviz as az
+
     from bhm import mcmc
 
     n = _MH_N_DRAWS[name]

@@ -9,9 +9,9 @@ import numpy as np
 from bhm.exercises import Wrong, _register
 from bhm.exercises._answers import _describe, _number, _probability
 from bhm.exercises._reference import (
-    _bimodal_rhat, _log_posterior,
+    _bimodal_rhat,
+    _log_posterior,
 )
-
 
 # --------------------------------------------------------------------------- chapter 3
 
@@ -93,7 +93,7 @@ def _ex3_split(answer):
                         "(not rank-normalised) to the 2M half-chains")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ex3_mcse_kept() -> np.ndarray:
     """Chapter 3, ex3-mcse: 4 chains x 4,000 of step 2 from (50, 60, 70, 80), seed 9; second halves."""
     from bhm import mcmc
@@ -103,7 +103,7 @@ def _ex3_mcse_kept() -> np.ndarray:
     return run.draws[:, 2000:, 0]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ex3_mcse() -> float:
     import arviz as az
 
@@ -195,7 +195,7 @@ def _ex4_half(answer):
     raise Wrong("solve sigma_alpha^2 = sigma_y^2 / n for n")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pooling_scores():
     """Chapter 4's 40 groups of scores (the chapter's seeds) and their own means."""
     from bhm import simulate
@@ -245,7 +245,7 @@ def _ex4_eta(answer):
                 "school_data['eta'], and take the root of the mean of the squares")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ppc_means_p() -> float:
     """Chapter 4: complete pooling's p-value for T = sd of the 20 schools' mean outcomes.
 
@@ -291,7 +291,7 @@ def _ex4_ppc_means(answer):
 
 # --------------------------------------------------------------------------- chapter 5
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _study_results():
     from bhm import study
 

@@ -9,7 +9,6 @@ import numpy as np
 from bhm.exercises import Wrong, _register
 from bhm.exercises._answers import _describe, _number, _probability, _whole_number
 
-
 # --------------------------------------------------------------------------- chapter 6
 
 # Reference posterior probabilities for the GCSE model (bhm.gcse.fit_bayes with its
@@ -74,7 +73,7 @@ def _ex6_gap(answer):
                       "\"beta\") sorts them), then the share of its beta draws below 0")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _gcse_ml():
     from bhm import gcse
     from bhm.data import complete_course, load_gcse
@@ -96,7 +95,8 @@ def _ex6_blup(answer):
         return
     own = df.loc[(df["school"] == "22908") & (df["female"] == 0), "course"].mean()
     w = (1 / ml.sd["residual"] ** 2) / (1 / ml.sd["residual"] ** 2 + 1 / ml.sd["intercept"] ** 2)
-    no_rho = gcse.conditional_effects(df, mu=ml.fixed[["intercept", "female"]], tau=ml.sd[["intercept", "female"]], rho=0.0,
+    no_rho = gcse.conditional_effects(df, mu=ml.fixed[["intercept", "female"]], tau=ml.sd[["intercept", "female"]],
+                                      rho=0.0,
                                       sigma_y=ml.sd["residual"]).loc["22908", "intercept"]
     if abs(value - no_rho) <= 0.01:
         raise Wrong("close: you left out the correlation; Sigma's off-diagonal entries are "
@@ -179,7 +179,7 @@ def _ex7_narrow(answer):
                 "of sbc.exact_normal_mean(..., sd_factor=0.5)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _prior_sampler_top_share() -> float:
     """Share of log-likelihood ranks in the top bin when the draws ignore the data (exact, 200,000 replications).
 

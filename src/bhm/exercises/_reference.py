@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _scores() -> np.ndarray:
     """Chapters 1 and 2: the ten simulated course-work scores (seed 20261125)."""
     return np.random.default_rng(20261125).normal(72.0, 15.0, size=10)
@@ -16,7 +16,7 @@ def _scores() -> np.ndarray:
 SIGMA, MU0, SIGMA0 = 15.0, 60.0, 10.0  # chapters 1 and 2: known sd, prior mean and sd (points)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _exact_posterior():
     from bhm import conjugate
 
@@ -31,7 +31,7 @@ def _log_posterior(mu):
     return stats.norm.logpdf(mu, MU0, SIGMA0) + stats.norm.logpdf(_scores()[:, None], mu, SIGMA).sum(axis=0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _good_run_indicator() -> np.ndarray:
     """Chapter 2's run ``result`` (4 chains x 5,000, step 10, seed 3): 1{mu > 70}."""
     from bhm import mcmc
@@ -40,7 +40,7 @@ def _good_run_indicator() -> np.ndarray:
     return (run.draws[..., 0] > 70).astype(float)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _good_run_mcse() -> float:
     import arviz as az
 
@@ -53,7 +53,7 @@ def _log_bimodal(x):
     return np.logaddexp(-0.5 * (x + 5) ** 2, -0.5 * (x - 5) ** 2)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bimodal_rhat(n_draws: int) -> float:
     """Chapter 3: classic R-hat of 4 chains from (-10, -3, 3, 10), step 1, seed 4."""
     from bhm import diagnostics, mcmc

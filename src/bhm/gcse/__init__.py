@@ -46,12 +46,30 @@ posterior). Every name is importable from ``bhm.gcse`` itself, as the chapters d
 """
 
 from bhm.gcse.bayes import (
-    BAYES_PRIORS, BAYES_PROGRAMS, HYPERPARAMETERS, bayes_data, comparison_table, compare_schools, fit_bayes,
-    pooling_lines, rank_draws, replicate_scores, school_summary, score_statistics, shrinkage_table, summarise_fits,
+    BAYES_PRIORS,
+    BAYES_PROGRAMS,
+    HYPERPARAMETERS,
+    bayes_data,
+    compare_schools,
+    comparison_table,
+    fit_bayes,
+    pooling_lines,
+    rank_draws,
+    replicate_scores,
+    school_summary,
+    score_statistics,
+    shrinkage_table,
+    summarise_fits,
 )
 from bhm.gcse.cells import cell_statistics, residual_spread, sample_schools
 from bhm.gcse.ml import (
-    ML_FIT_OPTIONS, MLFit, compare_schools_eb, conditional_effects, empirical_bayes, fit_ml, fit_ml_profiled,
+    ML_FIT_OPTIONS,
+    MLFit,
+    compare_schools_eb,
+    conditional_effects,
+    empirical_bayes,
+    fit_ml,
+    fit_ml_profiled,
     mean_weights,
 )
 

@@ -10,15 +10,12 @@ posterior predictive check (:func:`replicate_scores`,
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
 from bhm._validation import rng
-
 from bhm.gcse.cells import _model_data, cell_statistics
 from bhm.gcse.ml import MLFit
-
 
 #: Default priors of :func:`bayes_data`, in the data's units (coursework score, points out of 100).
 BAYES_PRIORS = {

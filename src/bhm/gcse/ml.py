@@ -16,9 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-
 from bhm.gcse.cells import _cells, _model_data, cell_statistics
-
 
 #: Options passed to ``statsmodels`` ``MixedLM.fit`` (see the module docstring).
 ML_FIT_OPTIONS = {"reml": False, "method": ["bfgs", "cg"], "gtol": 1e-8, "maxiter": 1000}
@@ -466,7 +464,8 @@ def mean_weights(df: pd.DataFrame, school: str, *, mu, tau, rho: float, sigma_y:
     cells = _cells(df, "mean_weights")
     mine = cells[cells["school_id"] == str(school)]
     if mine.empty:
-        raise ValueError(f"mean_weights: unknown school {school!r}; schools are IDs like {cells['school_id'].iloc[0]!r}")
+        raise ValueError(f"mean_weights: unknown school {school!r}; "
+                         f"schools are IDs like {cells['school_id'].iloc[0]!r}")
     sigma = np.array([[tau[0] ** 2, rho * tau[0] * tau[1]], [rho * tau[0] * tau[1], tau[1] ** 2]])
     z = np.column_stack([np.ones(len(mine)), mine["x"].to_numpy()])
     n = mine["n"].to_numpy(dtype=float)

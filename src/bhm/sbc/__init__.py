@@ -54,14 +54,46 @@ importable from ``bhm.sbc`` itself, as the chapters do.
 """
 
 from bhm.sbc.fits import (
-    COMMITTED, COMMITTED_GCSE, FIT_PROGRAMS, FITS, GCSE_HYPERPARAMETERS, GCSE_QUANTITIES, GCSE_SAMPLER, GCSE_SCHOOLS,
-    MAX_DRAWS, MAX_RUNS, STAN_FITS, STAN_PARAMETERS, STAN_PRIOR, STAN_QUANTITIES, STAN_SAMPLER, divergent_reps,
-    gcse_prior_draw, gcse_replication, gcse_simulation, load_committed, load_ranks, program_digests, replication,
-    run_stan_sbc, stan_prior_draw, stan_replication, stan_simulation,
+    COMMITTED,
+    COMMITTED_GCSE,
+    FIT_PROGRAMS,
+    FITS,
+    GCSE_HYPERPARAMETERS,
+    GCSE_QUANTITIES,
+    GCSE_SAMPLER,
+    GCSE_SCHOOLS,
+    MAX_DRAWS,
+    MAX_RUNS,
+    STAN_FITS,
+    STAN_PARAMETERS,
+    STAN_PRIOR,
+    STAN_QUANTITIES,
+    STAN_SAMPLER,
+    divergent_reps,
+    gcse_prior_draw,
+    gcse_replication,
+    gcse_simulation,
+    load_committed,
+    load_ranks,
+    program_digests,
+    replication,
+    run_stan_sbc,
+    stan_prior_draw,
+    stan_replication,
+    stan_simulation,
 )
 from bhm.sbc.mh import detection_rate, exact_normal_mean, mh_normal_mean, mh_normal_precision
 from bhm.sbc.ranks import (
-    BINS, LABELS, N_DRAWS, chi2_power, ecdf_band, edge_bins, ess_iterations, evenly_spaced, ranks, uniformity,
+    BINS,
+    LABELS,
+    N_DRAWS,
+    chi2_power,
+    ecdf_band,
+    edge_bins,
+    ess_iterations,
+    evenly_spaced,
+    ranks,
+    uniformity,
 )
 
 __all__ = [

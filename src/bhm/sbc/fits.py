@@ -14,10 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-
 from bhm.sbc.mh import _check_reps
 from bhm.sbc.ranks import LABELS, ess_iterations, evenly_spaced, ranks
-
 
 #: At most this many fits per replication: the first, and one longer run if its ESS is below L.
 MAX_RUNS = 2

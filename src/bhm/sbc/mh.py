@@ -7,13 +7,11 @@ about a second.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
 from bhm._validation import rng as _rng
 from bhm._validation import whole_number
-
 from bhm.sbc.ranks import BINS, N_DRAWS, ess_iterations, evenly_spaced, ranks, uniformity
 
 
@@ -176,7 +174,8 @@ def detection_rate(n_reps: int, *, sd_factor: float = 1.0, shift: float = 0.0, n
     n_seeds = whole_number(n_seeds, "n_seeds", 1)
     rejected = 0
     for k in range(n_seeds):
-        table = exact_normal_mean(n_reps, seed=np.random.default_rng([whole_number(seed, "seed"), k]), sd_factor=sd_factor, shift=shift)
+        run_seed = np.random.default_rng([whole_number(seed, "seed"), k])
+        table = exact_normal_mean(n_reps, seed=run_seed, sd_factor=sd_factor, shift=shift)
         rejected += bool(uniformity(table[["mu"]], bins=bins)["p_value"].iloc[0] < level)
     return rejected / n_seeds
 

@@ -18,7 +18,6 @@ import pandas as pd
 from bhm._validation import rng as _rng
 from bhm._validation import whole_number
 
-
 #: L, the posterior draws each rank is computed from: ranks take the L + 1 = 100 values 0..99.
 N_DRAWS = 99
 

@@ -111,8 +111,10 @@ def declared_data(code: str) -> dict[str, tuple[str, list]]:
 
     Examples
     --------
-    >>> declared_data("data { int<lower=0> N; array[N] real y; } model { }")
+    >>> declared_data("data {\\n  int<lower=0> N;\\n  array[N] real y;\\n}\\nmodel { }")
     {'N': ('int', []), 'y': ('real', ['N'])}
+    >>> declared_data("data { int<lower=0> N; array[N] real y; } model { }")  # one line: the size is not read
+    {'N': ('int', []), 'y': ('real', [None])}
     """
     regex = _regex_declarations(code)
     inputs = _stanc_inputs(code)

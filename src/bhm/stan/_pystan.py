@@ -34,7 +34,6 @@ import numpy as np
 
 from bhm.stan._chatter import compiler_error, log_chatter, quiet, stan_message
 
-
 # PyStan runs each call through `asyncio.run`. Inside Jupyter the kernel's own
 # event loop is already running in the main thread, and the usual way out
 # (nest_asyncio, in PyStan's FAQ) runs PyStan's coroutines inside the kernel's
