@@ -11,7 +11,7 @@
 * :func:`rank_normalize` is the rank normalisation of Vehtari et al.
   (2021), the second of the three ingredients (split, rank-normalise,
   fold) of today's R-hat.
-* :func:`summarize` puts the classic R-hat next to the split, bulk and
+* :func:`summarise` puts the classic R-hat next to the split, bulk and
   folded R-hats and the bulk and tail effective sample sizes of ArviZ.
 * :func:`convergence` gives ArviZ's R-hat and bulk and tail ESS of one
   quantity, quietly, for the many small fits of chapters 5 and 7.
@@ -41,7 +41,7 @@ __all__ = [
     "group_slopes",
     "rank_normalize",
     "sampler_efficiency",
-    "summarize",
+    "summarise",
 ]
 
 
@@ -364,7 +364,7 @@ def rank_normalize(draws) -> np.ndarray:
     return stats.norm.ppf((ranks - 3 / 8) / (theta.size + 1 / 4))
 
 
-def summarize(idata_or_draws, var_names=None) -> pd.DataFrame:
+def summarise(idata_or_draws, var_names=None) -> pd.DataFrame:
     """Tabulate convergence diagnostics per scalar parameter.
 
     Parameters
@@ -404,9 +404,9 @@ def summarize(idata_or_draws, var_names=None) -> pd.DataFrame:
     Examples
     --------
     >>> import numpy as np
-    >>> from bhm.diagnostics import summarize
+    >>> from bhm.diagnostics import summarise
     >>> draws = np.random.default_rng(1).normal(size=(4, 500, 2))
-    >>> summarize(draws).index.tolist()
+    >>> summarise(draws).index.tolist()
     ['theta[0]', 'theta[1]']
     """
     posterior = _posterior(idata_or_draws)

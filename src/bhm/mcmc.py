@@ -413,7 +413,7 @@ def leapfrog(grad_log_target, x0, p0, step_size, n_steps):
 
 
 def _log_acceptance(log_pi_x, log_pi_star, log_q_x_given_star=None,
-                    log_q_star_given_x=None, *, out=None):
+                    log_q_star_given_x=None):
     r"""Log acceptance probability of Metropolis-Hastings.
 
     .. math::
@@ -422,13 +422,13 @@ def _log_acceptance(log_pi_x, log_pi_star, log_q_x_given_star=None,
                        + \log q(x \mid x^*) - \log q(x^* \mid x),\ 0\}
 
     The two proposal terms are omitted when None (symmetric proposal).
-    Works elementwise on arrays; ``out`` receives the result if given.
+    Works elementwise on arrays.
     """
-    log_ratio = np.subtract(log_pi_star, log_pi_x, out=out)
+    log_ratio = np.subtract(log_pi_star, log_pi_x)
     if log_q_x_given_star is not None:
-        log_ratio = np.add(log_ratio, log_q_x_given_star, out=out)
-        log_ratio = np.subtract(log_ratio, log_q_star_given_x, out=out)
-    return np.minimum(log_ratio, 0.0, out=out)
+        log_ratio = np.add(log_ratio, log_q_x_given_star)
+        log_ratio = np.subtract(log_ratio, log_q_star_given_x)
+    return np.minimum(log_ratio, 0.0)
 
 
 def _draw(proposal, x, rng, t):

@@ -141,7 +141,7 @@ def fit_bayes(df: pd.DataFrame, *, seed: int, program: str = "gcse_marginal", **
     ValueError
         An unknown program, or bad data or priors (see :func:`bayes_data`).
     """
-    from . import stan
+    from bhm import stan
 
     if program not in BAYES_PROGRAMS:
         raise ValueError(f"fit_bayes: unknown program {program!r}; choose one of {', '.join(BAYES_PROGRAMS)}")
@@ -343,7 +343,7 @@ def shrinkage_table(df: pd.DataFrame, ml: MLFit, idata) -> pd.DataFrame:
         ``(bayes - mu_alpha) / (own_mean - mu_alpha)``, with the posterior
         mean of ``mu_alpha``).
     """
-    from .conjugate import posterior_weight
+    from bhm.conjugate import posterior_weight
 
     lines = pooling_lines(df, idata)
     mu_alpha = float(idata.posterior["mu_alpha"].mean())

@@ -42,7 +42,8 @@ class MLFit:
         Correlation of a school's intercept and female effect.
     blups : pandas.DataFrame, shape (n_groups, 2)
         Predicted random effects (deviations from the fixed effects), index
-        the school IDs (str, sorted), columns ``["intercept", "slope"]``.
+        the school IDs (str, sorted), columns ``["intercept", "female"]``
+        (the names of ``fixed``, as lme4 names them).
     loglik : float
         The maximised log-likelihood (ML, with all constants).
     n_obs : int
@@ -137,7 +138,7 @@ def fit_ml(df: pd.DataFrame, *, reml: bool = False) -> MLFit:
     blups = pd.DataFrame.from_dict(
         {str(g): np.asarray(v, dtype=float) for g, v in result.random_effects.items()},
         orient="index",
-        columns=["intercept", "slope"],
+        columns=["intercept", "female"],
     ).sort_index()
     blups.index.name = "school"
     return MLFit(
@@ -179,8 +180,16 @@ def conditional_effects(df: pd.DataFrame, *, mu, tau, rho: float, sigma_y: float
 
     Returns
     -------
-    pandas.DataFrame
-        Indexed by school ID (sorted), columns ``intercept`` and ``slope`` (points).
+    pandas.DataFrame, shape (J, 2)
+        Indexed by school ID (sorted), columns ``intercept`` and ``female``
+        (points; the names of :attr:`MLFit.fixed`).
+
+    Raises
+    ------
+    ValueError
+        Bad data (see :func:`~bhm.gcse.cells.cell_statistics`), ``mu`` or
+        ``tau`` not a finite pair (``tau`` > 0), ``rho`` outside (-1, 1) or
+        ``sigma_y`` not > 0.
     """
     mu, tau = np.asarray(mu, dtype=float), np.asarray(tau, dtype=float)
     if mu.shape != (2,) or tau.shape != (2,) or not (np.all(np.isfinite(mu)) and np.all(tau > 0)):
@@ -196,7 +205,7 @@ def conditional_effects(df: pd.DataFrame, *, mu, tau, rho: float, sigma_y: float
         precision = prior_precision + (z.T * mine["n"].to_numpy()) @ z / sigma_y**2
         weighted = prior_precision @ mu + z.T @ mine["s"].to_numpy() / sigma_y**2
         rows[school] = np.linalg.solve(precision, weighted)
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["intercept", "slope"]).rename_axis("school")
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["intercept", "female"]).rename_axis("school")
 
 
 def _school_moments(df: pd.DataFrame, caller: str):
@@ -311,7 +320,7 @@ def fit_ml_profiled(df: pd.DataFrame, *, reml: bool = False) -> MLFit:
         cov_re=cov_re, reml=bool(reml), singular=bool(min(theta[0], theta[2]) < 1e-4),
     )
     eb = empirical_bayes(df, fit)
-    blups = pd.DataFrame({"intercept": eb["alpha"] - mu[0], "slope": eb["beta"] - mu[1]})
+    blups = pd.DataFrame({"intercept": eb["alpha"] - mu[0], "female": eb["beta"] - mu[1]})
     return MLFit(**(fit.__dict__ | {"blups": blups}))
 
 
