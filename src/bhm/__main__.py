@@ -36,7 +36,19 @@ def _add_run_options(command) -> None:
 
 
 def main(argv=None) -> int:
-    """Run ``python -m bhm`` with ``argv`` (default: the command line's arguments); returns the exit status."""
+    """Run ``python -m bhm`` with ``argv`` (default: the command line's arguments); returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``python -m bhm``; by default the command line's.
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 1 a missing requirement (or doctor's verdict),
+        2 a bad argument, 130 interrupted.
+    """
     parser = argparse.ArgumentParser(prog="python -m bhm", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     exercises = commands.add_parser(

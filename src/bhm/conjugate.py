@@ -62,6 +62,11 @@ def posterior_weight(n, *, sigma: float, sigma0: float):
     float or numpy.ndarray, shape (k,)
         :math:`\\alpha = \\dfrac{n/\\sigma^2}{n/\\sigma^2 + 1/\\sigma_0^2} \\in [0, 1)`.
 
+    Raises
+    ------
+    ValueError
+        ``n`` not a whole number >= 0 (or an array of them), or a scale not positive and finite.
+
     Examples
     --------
     >>> posterior_weight(10, sigma=2.0, sigma0=1.0)
@@ -97,6 +102,11 @@ def normal_posterior(y, *, sigma: float, mu0: float, sigma0: float):
     -------
     scipy.stats.rv_continuous frozen
         ``scipy.stats.norm(loc=mu_bar, scale=sigma_mu)``.
+
+    Raises
+    ------
+    ValueError
+        ``y`` empty, not 1-D or not finite, a scale not positive and finite, or ``mu0`` not finite.
 
     Notes
     -----
@@ -148,6 +158,11 @@ def grid_posterior(y, *, sigma: float, mu0: float, sigma0: float, grid):
     -------
     numpy.ndarray, shape (g,)
         The normalised posterior density at each grid point.
+
+    Raises
+    ------
+    ValueError
+        ``y`` or the grid not valid (the grid must be finite and increasing), or a bad scale or ``mu0``.
     """
     y = _observations(y)
     sigma = positive(sigma, "sigma")
@@ -312,6 +327,11 @@ def conditional_group_means(ybar, n, *, sigma_y: float, sigma_alpha: float, mu_l
         :math:`\mathbb E[\alpha_j \mid \sigma_\alpha, y]`.
     overall : float
         :math:`\mathbb E[\mu_\alpha \mid \sigma_\alpha, y]`.
+
+    Raises
+    ------
+    ValueError
+        Group means, sizes or scales that are not valid (named in the message).
     """
     ybar = np.asarray(ybar, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -355,6 +375,12 @@ def regression_draws(X, y, *, n_draws: int, seed):
     -------
     beta : numpy.ndarray, shape (n_draws, k)
     sigma : numpy.ndarray, shape (n_draws,)
+
+    Raises
+    ------
+    ValueError
+        ``X`` and ``y`` of the wrong shapes, not finite or rank-deficient,
+        ``n_draws`` not a whole number >= 1, or a bad seed.
     """
     try:
         X = np.asarray(X, dtype=float)

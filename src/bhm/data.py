@@ -175,6 +175,11 @@ def load_committed_results(name: str, command: str) -> tuple[pd.DataFrame, dict]
     -------
     (pandas.DataFrame, dict)
         The table and its provenance (command, version, date, wall time, machine).
+
+    Raises
+    ------
+    FileNotFoundError
+        The table or its provenance is missing (the message gives ``command``).
     """
     import json
 

@@ -540,6 +540,12 @@ def group_slopes(group, x, y) -> np.ndarray:
     numpy.ndarray, shape (..., J)
         :math:`\\sum_{i \\in j} (x_i - \\bar x_j)(y_i - \\bar y_j) / \\sum_{i \\in j} (x_i - \\bar x_j)^2`
         for every group j.
+
+    Raises
+    ------
+    ValueError
+        Shapes that differ, group indices that are not whole numbers >= 1, or
+        values that are not finite.
     """
     group = np.asarray(group)
     try:

@@ -52,7 +52,18 @@ def default_book_dir() -> Path:
 
 
 def chapter_files(book_dir=None) -> list[Path]:
-    """The chapters: ``NN_*.md`` files of ``book_dir`` that are notebooks (have a kernelspec)."""
+    """The chapters: ``NN_*.md`` files of ``book_dir`` that are notebooks (have a kernelspec).
+
+    Parameters
+    ----------
+    book_dir : path-like, optional
+        The book's folder; :func:`default_book_dir` by default.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Sorted by chapter number.
+    """
     book_dir = Path(book_dir) if book_dir is not None else default_book_dir()
     files = []
     for path in sorted(book_dir.glob("[0-9][0-9]_*.md")):
@@ -67,6 +78,17 @@ def check_calls(source: str) -> list[tuple[str, str | None]]:
 
     ``variable`` is the name passed as the answer, or None if the answer is an
     expression. Calls are ``check("name", x)`` or ``<module>.check("name", x)``.
+
+    Parameters
+    ----------
+    source : str
+        Python source of a code cell.
+
+    Returns
+    -------
+    list of (str, str or None)
+        Each check's name and the variable passed as its answer (None for an
+        expression), in the order they appear; empty if the source does not parse.
     """
     try:
         tree = ast.parse(source)
@@ -269,6 +291,12 @@ def student_notebook(chapter_md):
     -------
     nbformat.NotebookNode
         Notebook format 4, with the chapter's kernelspec.
+
+    Raises
+    ------
+    ValueError
+        A check call in a solution whose answer is not a variable name, a check
+        that is not registered, or a ``literalinclude`` that cannot be resolved.
     """
     import jupytext
     import nbformat
@@ -332,6 +360,11 @@ def write_student_notebooks(out_dir, chapters=None, book_dir=None, *, overwrite:
     -------
     list of pathlib.Path
         The notebooks written.
+
+    Raises
+    ------
+    ValueError
+        A chapter number not in the book, or as for :func:`student_notebook`.
     """
     import nbformat
 

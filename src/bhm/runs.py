@@ -46,6 +46,11 @@ def write_atomically(path, row: dict) -> None:
         The result file; its folder is created if missing.
     row : dict
         JSON-serialisable.
+
+    Raises
+    ------
+    OSError
+        The folder cannot be created or the file written.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

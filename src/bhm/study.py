@@ -131,6 +131,11 @@ def cells() -> list[Cell]:
     5 x 50 and 10 x 200; design B with the true and wrong priors at 10 x 200;
     and, with the centred program, the cells of five groups under the true and
     the flat prior on gamma, and at 5 x 50 under the three sigma_b priors.
+
+    Returns
+    -------
+    list of Cell
+        In the order above.
     """
     grid = [Cell("A", prior, size) for prior in GAMMA_PRIORS for size in SIZES]
     grid += [Cell("A", prior, size) for prior in SIGMA_B_ARM[1:] for size in ("5x50", "10x200")]
@@ -141,7 +146,24 @@ def cells() -> list[Cell]:
 
 
 def parse_cells(patterns: list[str] | None) -> list[Cell]:
-    """Cells of the grid that match any of ``patterns`` ("A/true/10x200", "A/*/10x200", "B", "*/centred")."""
+    """Cells of the grid that match any of ``patterns`` ("A/true/10x200", "A/*/10x200", "B", "*/centred").
+
+    Parameters
+    ----------
+    patterns : list of str or None
+        Shell-style patterns of cell names (``design/prior/size[/program]``); a
+        pattern also matches the cells below it. None or empty: every cell.
+
+    Returns
+    -------
+    list of Cell
+        In the grid's order.
+
+    Raises
+    ------
+    ValueError
+        No cell matches.
+    """
     from fnmatch import fnmatch
 
     grid = cells()
@@ -175,6 +197,23 @@ def design_for(design: str, size: str) -> simulate.Design:
     individuals per group takes each group's first ones: 10 x 100 is 10 x 200
     with the second half of every group left out, so two sizes with the same J
     differ only in n per group.
+
+    Parameters
+    ----------
+    design : str
+        A key of :data:`DESIGNS`.
+    size : str
+        A key of :data:`SIZES`.
+
+    Returns
+    -------
+    bhm.simulate.Design
+        ``x`` (N,), ``u`` (J,) and ``group`` (N,), 1-based.
+
+    Raises
+    ------
+    ValueError
+        An unknown design or size.
     """
     from scipy import stats
 
@@ -194,7 +233,25 @@ def design_for(design: str, size: str) -> simulate.Design:
 
 
 def simulation_data(cell: Cell, sim: int) -> dict:
-    """Data set ``sim`` of a cell: the same for every prior and program (common random numbers)."""
+    """Data set ``sim`` of a cell: the same for every prior and program (common random numbers).
+
+    Parameters
+    ----------
+    cell : Cell
+    sim : int
+        The simulation's number, >= 0.
+
+    Returns
+    -------
+    dict
+        As :func:`bhm.simulate.simulate_varying_slope`: ``N, J``; ``group, x, y``
+        (N,); ``u`` (J,) and the true ``eta`` and ``beta`` (J,).
+
+    Raises
+    ------
+    ValueError
+        ``sim`` not a whole number >= 0.
+    """
     whole_number(sim, "sim", 0)
     design = design_for(cell.design, cell.size)
     rng = np.random.default_rng(_seed(1, _index(DESIGNS, cell.design), _index(SIZES, cell.size), int(sim)))
@@ -215,6 +272,11 @@ def sufficient_statistics(group, x, y, n_groups: int) -> dict:
     -------
     dict
         ``n, sx, sy, sxy, sxx, syy``, each of shape (n_groups,).
+
+    Raises
+    ------
+    ValueError
+        Shapes that differ, or group indices outside 1..n_groups.
     """
     group = np.asarray(group)
     x = np.asarray(x, dtype=float)
@@ -309,6 +371,17 @@ def fit_seed(cell: Cell, sim: int) -> int:
     prior: the fits of one data set under different priors start from the same
     random numbers, so their Monte Carlo errors are correlated and the paired
     differences between priors are less noisy.
+
+    Parameters
+    ----------
+    cell : Cell
+    sim : int
+        The simulation's number, >= 0.
+
+    Returns
+    -------
+    int
+        In [0, 2**31), as Stan takes it.
     """
     return int(_seed(2, _index(DESIGNS, cell.design), _index(SIZES, cell.size), _index(PROGRAMS, cell.program),
                      int(sim)).generate_state(1)[0] % 2**31)
@@ -396,6 +469,12 @@ def run_study(out, *, cells_to_run: list[Cell] | None = None, n_sims: int = 300,
     -------
     dict
         ``done`` (run now), ``skipped`` (found in ``out``), ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        ``n_sims`` not a whole number >= 1; and whatever a fit raised (the
+        simulations stored before it stay).
     """
     whole_number(n_sims, "n_sims", 1)
     tasks = [(cell, sim) for cell in cells_to_run or cells() for sim in range(n_sims)]
@@ -433,7 +512,19 @@ COMMITTED = "study_results.csv.gz"
 
 
 def load_committed() -> tuple[pd.DataFrame, dict]:
-    """The committed results of the full study and their provenance (command, version, date, wall time)."""
+    """The committed results of the full study and their provenance (command, version, date, wall time).
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The rows of :func:`run_simulation`, one per simulation of the full grid,
+        and the provenance of the run (command, version, date, wall time, machine).
+
+    Raises
+    ------
+    FileNotFoundError
+        The file or its provenance is missing (the message gives the command that makes them).
+    """
     from bhm.data import load_committed_results
 
     return load_committed_results(COMMITTED, "python -m bhm study --sims 300 --out results/study")
@@ -450,7 +541,22 @@ def _check_results(results: pd.DataFrame, columns: list[str]) -> None:
 
 
 def failed(results: pd.DataFrame) -> pd.Series:
-    """Whether each simulation failed diagnostics: any recorded R-hat above 1.01 or any divergence."""
+    """Whether each simulation failed diagnostics: any recorded R-hat above 1.01 or any divergence.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        From :func:`load_results` or :func:`load_committed`.
+
+    Returns
+    -------
+    pandas.Series of bool, shape (simulations,)
+
+    Raises
+    ------
+    ValueError
+        ``results`` lacks the R-hat or divergence columns.
+    """
     rhat_cols = [f"{name}_rhat" for name in PARAMETERS]
     _check_results(results, rhat_cols + ["divergences"])
     return (results[rhat_cols] > 1.01).any(axis=1) | (results["divergences"] > 0)
@@ -477,6 +583,11 @@ def summarise(results: pd.DataFrame, *, drop_failures: bool = False) -> pd.DataF
         ``p95`` (5-95% range of the posterior means across simulations),
         ``width90`` (average width of the 90% interval) and ``cover95`` (share
         of 95% intervals that cover the truth).
+
+    Raises
+    ------
+    ValueError
+        ``results`` lacks a needed column.
     """
     results = results.assign(failed=failed(results))
     if drop_failures:
@@ -518,6 +629,11 @@ def cell_table(table: pd.DataFrame, parameter: str, *, design: str = "A",
     -------
     DataFrame indexed by (size, prior), sizes and priors in the order of
         :data:`SIZES` and :data:`PRIORS`, with the cells the grid has.
+
+    Raises
+    ------
+    ValueError
+        An unknown parameter.
     """
     if parameter not in PARAMETERS:
         raise ValueError(f"parameter must be one of {PARAMETERS}; got {parameter!r}")
@@ -540,12 +656,28 @@ def paired_differences(results: pd.DataFrame, *, baseline: str = "true", program
     the sd of those differences over sqrt(simulations), far smaller than that
     of either cell's bias.
 
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        From :func:`load_results` or :func:`load_committed`.
+    baseline : str
+        The prior compared with, a key of :data:`PRIORS`.
+    program : str
+        Which program's fits, a key of :data:`PROGRAMS`.
+    parameters : tuple of str
+        Among :data:`PARAMETERS`.
+
     Returns
     -------
     DataFrame indexed by (design, prior, size, parameter), columns ``sims``
         (simulations with both fits), ``diff`` (average difference of
         posterior means, prior minus baseline), ``se`` (its Monte Carlo
         standard error) and ``z`` (diff / se).
+
+    Raises
+    ------
+    ValueError
+        ``results`` lacks a needed column, or has no fit with the baseline prior.
     """
     _check_results(results, [*_KEYS, "sim"] + [f"{name}_mean" for name in parameters])
     rows = results[results["program"] == program]
@@ -599,6 +731,12 @@ def predicted_pull(design: str, size: str, prior: str, *, sigma_b: float | None 
         (P + S0^-1)^-1 S0^-1, under ``prior``) and ``pull_gamma_0``,
         ``pull_gamma_1`` (change of the posterior mean, ``prior`` minus the
         true prior).
+
+    Raises
+    ------
+    ValueError
+        A prior not in :data:`GAMMA_PRIORS`, an unknown design or size, or a
+        ``sigma_b`` that is not positive.
     """
     if prior not in GAMMA_PRIORS:
         raise ValueError(f"prior must be one of {GAMMA_PRIORS}; got {prior!r}")
@@ -631,6 +769,11 @@ def predicted_pull(design: str, size: str, prior: str, *, sigma_b: float | None 
 def failure_reasons(results: pd.DataFrame) -> pd.DataFrame:
     """Why simulations failed diagnostics, per cell.
 
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        From :func:`load_results` or :func:`load_committed`.
+
     Returns
     -------
     DataFrame indexed by (program, design, prior, size), columns
@@ -638,6 +781,11 @@ def failure_reasons(results: pd.DataFrame) -> pd.DataFrame:
         R-hat above 1.01), ``any_divergence`` (share with at least one
         divergence) and ``min_bulk_ess`` (the smallest bulk ESS of any
         parameter in any simulation).
+
+    Raises
+    ------
+    ValueError
+        ``results`` lacks a needed column.
     """
     rhat_columns = [f"{name}_rhat" for name in PARAMETERS]
     ess_columns = [f"{name}_ess_bulk" for name in PARAMETERS]
@@ -659,12 +807,26 @@ def prior_pull_on_eta(results: pd.DataFrame, *, design: str = "A", size: str = "
     on average what ``prior`` adds to gamma_0 + gamma_1 u_1 (against
     ``baseline``, on the same data sets) eta_1 should give back.
 
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        From :func:`load_results` or :func:`load_committed`.
+    design, size : str
+        The cell's design and size.
+    prior, baseline : str
+        The prior whose pull is measured, and the one it is measured against.
+
     Returns
     -------
     dict
         ``u_1`` (the group's predictor), ``added`` (mean change of
         gamma_0 + gamma_1 u_1) and ``given_back`` (mean change of eta_1's
         posterior mean), both paired by data set.
+
+    Raises
+    ------
+    ValueError
+        No simulation of either cell in ``results``.
     """
     u_1 = float(design_for(design, size).u[0])
     rows = results[(results["program"] == "marginal") & (results["design"] == design) & (results["size"] == size)]

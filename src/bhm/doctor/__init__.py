@@ -274,12 +274,33 @@ def diagnose(*, run_stan: bool = True, lock=None) -> list[Finding]:
 
 
 def exit_code(findings: list[Finding]) -> int:
-    """0 when the book can run (no problem, warnings allowed), 1 when it cannot."""
+    """0 when the book can run (no problem, warnings allowed), 1 when it cannot.
+
+    Parameters
+    ----------
+    findings : list of Finding
+
+    Returns
+    -------
+    int
+        1 if any finding is a problem, else 0.
+    """
     return 1 if any(finding.status == PROBLEM for finding in findings) else 0
 
 
 def format_report(findings: list[Finding]) -> str:
-    """The report as text: one line per check, advice and details indented below it."""
+    """The report as text: one line per check, advice and details indented below it.
+
+    Parameters
+    ----------
+    findings : list of Finding
+
+    Returns
+    -------
+    str
+        The report, one line per check and an indented line of advice where
+        there is something to do, and the verdict.
+    """
     label = {OK: "ok", WARNING: "warning", PROBLEM: "PROBLEM"}
     width = max(len(finding.check) for finding in findings)
     lines = []

@@ -231,10 +231,22 @@ def school_summary(idata, var: str = "alpha", *, prob: float = 0.95, ranks=None)
 def rank_draws(idata, var: str = "alpha") -> np.ndarray:
     """Each school's rank in every posterior draw, 1 = highest value.
 
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        From :func:`fit_bayes` (posterior variables with a ``school`` dimension).
+    var : {"alpha", "beta"}
+        The schools' intercepts or gaps.
+
     Returns
     -------
     numpy.ndarray of int, shape (chains * draws, J)
         Columns in the posterior's school order (sorted school IDs).
+
+    Raises
+    ------
+    ValueError
+        A posterior without ``var`` or without its ``school`` dimension.
     """
     draws, _ = _draws(idata, var)
     order = np.argsort(-draws, axis=1, kind="stable")
@@ -247,6 +259,17 @@ def rank_draws(idata, var: str = "alpha") -> np.ndarray:
 def compare_schools(idata, a: str, b: str, var: str = "alpha", *, prob: float = 0.95) -> dict:
     """Posterior of the difference ``var[a] - var[b]`` between two schools.
 
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        From :func:`fit_bayes`.
+    a, b : str
+        School IDs, e.g. ``"50631"``.
+    var : {"alpha", "beta"}
+        The schools' intercepts or gaps.
+    prob : float
+        Probability of the central interval, in (0, 1).
+
     Returns
     -------
     dict
@@ -254,6 +277,11 @@ def compare_schools(idata, a: str, b: str, var: str = "alpha", *, prob: float = 
         ``p_greater`` (posterior probability that a's value exceeds b's) and
         ``mcse_p`` (its Monte Carlo standard error, from the bulk ESS of the
         indicator), all floats.
+
+    Raises
+    ------
+    ValueError
+        ``prob`` outside (0, 1), an unknown school, or a bad ``idata`` or ``var``.
     """
     import arviz as az
 
@@ -294,6 +322,12 @@ def pooling_lines(df: pd.DataFrame, idata) -> pd.DataFrame:
         NaN where the school has students of one gender only); and
         ``partial_intercept``, ``partial_slope`` (posterior means of
         ``alpha_j`` and ``beta_j``).
+
+    Raises
+    ------
+    ValueError
+        Bad data (see :func:`~bhm.gcse.cells.cell_statistics`), or ``idata``'s
+        schools differ from the data's.
     """
     cells = cell_statistics(df)
     alpha, schools = _draws(idata, "alpha")
@@ -342,6 +376,11 @@ def shrinkage_table(df: pd.DataFrame, ml: MLFit, idata) -> pd.DataFrame:
         mean sits from the overall mean toward the school's own mean:
         ``(bayes - mu_alpha) / (own_mean - mu_alpha)``, with the posterior
         mean of ``mu_alpha``).
+
+    Raises
+    ------
+    ValueError
+        As for :func:`pooling_lines`.
     """
     from bhm.conjugate import posterior_weight
 
@@ -365,6 +404,14 @@ def shrinkage_table(df: pd.DataFrame, ml: MLFit, idata) -> pd.DataFrame:
 def comparison_table(ml: MLFit, idata) -> pd.DataFrame:
     """ML against Bayes in the form of the source's results table.
 
+    Parameters
+    ----------
+    ml : MLFit
+        From :func:`~bhm.gcse.ml.fit_ml`.
+    idata : arviz.InferenceData
+        From :func:`fit_bayes` on the same data (``mu_alpha``, ``mu_beta``,
+        ``sigma_alpha``, ``sigma_beta``).
+
     Returns
     -------
     pandas.DataFrame, shape (4, 4)
@@ -372,6 +419,11 @@ def comparison_table(ml: MLFit, idata) -> pd.DataFrame:
         effects (intercept, female). Columns ``ml`` and ``ml_se`` (estimate and
         standard error; no standard error for the SDs, as in the source) and
         ``bayes`` and ``bayes_sd`` (posterior mean and sd).
+
+    Raises
+    ------
+    KeyError
+        A posterior without those four variables.
     """
     post = idata.posterior
     names = {"sd intercept": ("intercept", "sigma_alpha"), "sd female": ("female", "sigma_beta"),

@@ -401,6 +401,21 @@ def compare_schools_eb(df: pd.DataFrame, fit: MLFit, a: str, b: str, var: str = 
 
     ``residual_sd`` is passed to :func:`empirical_bayes`.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As for :func:`empirical_bayes`: the data the fit was made on.
+    fit : MLFit
+        From :func:`fit_ml` or :func:`fit_ml_profiled`.
+    a, b : str
+        School IDs.
+    var : {"alpha", "beta"}
+        The schools' intercepts or gaps.
+    prob : float
+        Probability of the central interval, in (0, 1).
+    residual_sd : pandas.Series, optional
+        Passed to :func:`empirical_bayes`.
+
     Returns
     -------
     dict

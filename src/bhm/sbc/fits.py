@@ -109,7 +109,18 @@ _BASE_SEED = 20261126
 
 
 def stan_prior_draw(rep: int) -> dict:
-    """The parameters of replication ``rep``, drawn from :data:`STAN_PRIOR` (seeded by ``rep``)."""
+    """The parameters of replication ``rep``, drawn from :data:`STAN_PRIOR` (seeded by ``rep``).
+
+    Parameters
+    ----------
+    rep : int
+        The replication's number, >= 0: it fixes the draw (common random numbers).
+
+    Returns
+    -------
+    dict
+        ``alpha``, ``gamma_0``, ``gamma_1``, ``sigma_b``, ``sigma_y`` (floats).
+    """
     rng = np.random.default_rng([_BASE_SEED, 0, int(rep)])
     loc, scale = STAN_PRIOR["gamma"]
     return {"alpha": float(rng.normal(*STAN_PRIOR["alpha"])),
@@ -128,6 +139,11 @@ def _design():
 
 def stan_simulation(rep: int) -> tuple[dict, dict]:
     """Replication ``rep``'s data set and its truth; the same for every fit (common random numbers).
+
+    Parameters
+    ----------
+    rep : int
+        The replication's number, >= 0: it fixes the draw (common random numbers).
 
     Returns
     -------
@@ -173,6 +189,22 @@ def stan_replication(fit: str, rep: int) -> dict:
     below L, at most :data:`MAX_RUNS` fits). The row holds the ranks of
     :data:`STAN_QUANTITIES`, the truth, the diagnostics of the ranked fit and
     of the first one, and the seed of the first.
+
+    Parameters
+    ----------
+    fit : str
+        The name of a fit of :data:`STAN_FITS` (a program and its prior), not a fit object.
+    rep : int
+        The replication's number, >= 0: it fixes the draw (common random numbers).
+
+    Returns
+    -------
+    dict
+        ``fit``, ``rep``, ``seed``; ``runs``, ``draws`` (per chain, of the
+        ranked fit), ``min_ess``, ``first_min_ess``, ``divergences``,
+        ``first_divergences``, ``max_rhat``; for each recorded quantity its rank
+        (0..L) and ``true_<name>``; ``seconds``. A fit Stan could not finish
+        gives ``error`` and no ranks.
 
     Raises
     ------
@@ -248,6 +280,16 @@ def gcse_prior_draw(rep: int) -> dict:
     \\sigma_\\beta, \\sigma_y` half-normal; for two dimensions the LKJ(:math:`\\eta`)
     density of the correlation is proportional to :math:`(1 - \\rho^2)^{\\eta - 1}`,
     so :math:`(\\rho + 1)/2 \\sim \\text{Beta}(\\eta, \\eta)`.
+
+    Parameters
+    ----------
+    rep : int
+        The replication's number, >= 0: it fixes the draw (common random numbers).
+
+    Returns
+    -------
+    dict
+        The six hyperparameters of :data:`GCSE_HYPERPARAMETERS` (floats).
     """
     from bhm import gcse
 
@@ -267,6 +309,11 @@ def gcse_simulation(rep: int) -> tuple[pd.DataFrame, dict, np.ndarray]:
     The design is the real one: the 1,725 students with a coursework score,
     each keeping their school and gender; only the scores are simulated,
     :math:`y_i = \\alpha_{j[i]} + \\beta_{j[i]} x_i + \\epsilon_i`.
+
+    Parameters
+    ----------
+    rep : int
+        The replication's number, >= 0: it fixes the draw (common random numbers).
 
     Returns
     -------
@@ -314,6 +361,25 @@ def gcse_replication(rep: int) -> dict:
     of :data:`GCSE_SCHOOLS` (drawn in the program's generated quantities) and
     the log-likelihood of the data (from every school's alpha_j, beta_j and
     sigma_y). Thinned by the ESS as :func:`stan_replication`.
+
+    Parameters
+    ----------
+    rep : int
+        The replication's number, >= 0: it fixes the draw (common random numbers).
+
+    Returns
+    -------
+    dict
+        ``fit`` (``"gcse"``), ``rep``, ``seed``; ``runs``, ``draws`` (per chain, of the
+        ranked fit), ``min_ess``, ``first_min_ess``, ``divergences``,
+        ``first_divergences``, ``max_rhat``; for each recorded quantity its rank
+        (0..L) and ``true_<name>``; ``seconds``. A fit Stan could not finish
+        gives ``error`` and no ranks.
+
+    Raises
+    ------
+    KeyError
+        A simulated data set that ``bhm.gcse.bayes_data`` rejects (never seen).
     """
     from bhm import gcse, stan
 
@@ -350,7 +416,23 @@ FIT_PROGRAMS = {**{fit: program for fit, (program, _) in STAN_FITS.items()}, "gc
 
 
 def program_digests(fits) -> dict:
-    """SHA-256 of the Stan program of each fit, as stored with the results: a changed program makes them stale."""
+    """SHA-256 of the Stan program of each fit, as stored with the results: a changed program makes them stale.
+
+    Parameters
+    ----------
+    fits : iterable of str
+        Names of :data:`FITS`.
+
+    Returns
+    -------
+    dict of str to str
+        Program name -> SHA-256 (hex) of its source.
+
+    Raises
+    ------
+    KeyError
+        An unknown fit.
+    """
     import hashlib
 
     from bhm import stan
@@ -360,7 +442,29 @@ def program_digests(fits) -> dict:
 
 
 def replication(fit: str, rep: int) -> dict:
-    """One replication of any fit of :data:`FITS` (:func:`stan_replication` or :func:`gcse_replication`)."""
+    """One replication of any fit of :data:`FITS` (:func:`stan_replication` or :func:`gcse_replication`).
+
+    Parameters
+    ----------
+    fit : str
+        One of :data:`FITS`.
+    rep : int
+        The replication's number, >= 0: it fixes the draw (common random numbers).
+
+    Returns
+    -------
+    dict
+        ``fit``, ``rep``, ``seed``; ``runs``, ``draws`` (per chain, of the
+        ranked fit), ``min_ess``, ``first_min_ess``, ``divergences``,
+        ``first_divergences``, ``max_rhat``; for each recorded quantity its rank
+        (0..L) and ``true_<name>``; ``seconds``. A fit Stan could not finish
+        gives ``error`` and no ranks.
+
+    Raises
+    ------
+    ValueError
+        An unknown fit.
+    """
     if fit == "gcse":
         return gcse_replication(rep)
     return stan_replication(fit, rep)
@@ -481,6 +585,19 @@ def load_committed(name: str = COMMITTED) -> tuple[pd.DataFrame, dict]:
     ----------
     name : str
         :data:`COMMITTED` (the varying-slope fits) or :data:`COMMITTED_GCSE`.
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        One row per fit and replication (as :func:`stan_replication`), and the
+        provenance (command, version, date, wall time, machine, programs' SHA-256).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``name``.
+    FileNotFoundError
+        The file or its provenance is missing (the message gives the command).
     """
     from bhm.data import load_committed_results
 

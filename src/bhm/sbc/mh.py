@@ -104,6 +104,23 @@ def exact_normal_mean(n_reps: int = 1000, *, seed, mu0: float = 0.0, sigma0: flo
     mean by that many posterior sds. This is what the rank histograms of a
     sampler that is too confident, too vague or biased look like.
 
+    Parameters
+    ----------
+    n_reps : int
+        R, replications, >= 2.
+    seed : int or numpy.random.Generator
+        An int >= 0 or a generator; None is rejected.
+    mu0, sigma0 : float
+        The prior N(mu0, sigma0^2) of the mean.
+    sigma : float
+        The known sd of the data.
+    n : int
+        Observations per data set.
+    sd_factor, shift : float
+        The distortion of the draws' distribution (1 and 0: exact).
+    n_draws : int
+        L, draws per replication.
+
     Returns
     -------
     pandas.DataFrame, shape (n_reps, 3)
@@ -170,6 +187,11 @@ def detection_rate(n_reps: int, *, sd_factor: float = 1.0, shift: float = 0.0, n
     -------
     float
         The share of runs that reject, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        ``n_seeds`` or ``seed`` not a whole number, or as for :func:`exact_normal_mean`.
     """
     n_seeds = whole_number(n_seeds, "n_seeds", 1)
     rejected = 0
@@ -248,6 +270,23 @@ def mh_normal_precision(n_reps: int = 1000, *, seed, a: float = 3.0, b: float = 
     chapter 2: the chain then samples a density proportional to
     :math:`\\pi(\\tau)/\\tau`, and SBC must say so. ``thin`` as for
     :func:`mh_normal_mean`.
+
+    Parameters
+    ----------
+    n_reps : int
+        R, replications, >= 2.
+    seed : int or numpy.random.Generator
+        An int >= 0 or a generator; None is rejected.
+    a, b : float
+        The Gamma(a, rate b) prior of the precision.
+    n : int
+        Observations per data set.
+    step : float
+        Sd of the log-normal walk's log step.
+    hastings : bool
+        Keep the Hastings term (False: chapter 2's mistake).
+    warmup, thin, n_draws
+        As for :func:`mh_normal_mean`.
 
     Returns
     -------

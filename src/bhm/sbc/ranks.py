@@ -313,6 +313,18 @@ def ess_iterations(ess: float, n_iter: int, *, n_draws: int = N_DRAWS, margin: f
 def evenly_spaced(n_total: int, n_draws: int = N_DRAWS) -> np.ndarray:
     """Indices of ``n_draws`` evenly spaced draws out of ``n_total``, the first and the last included.
 
+    Parameters
+    ----------
+    n_total : int
+        Draws available, >= ``n_draws``.
+    n_draws : int
+        Draws to keep, L.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n_draws,)
+        Increasing indices into 0..n_total-1.
+
     Raises
     ------
     ValueError

@@ -72,12 +72,33 @@ class StanWarning(UserWarning):
 
 # --------------------------------------------------------------------------- programs
 def programs() -> list[str]:
-    """Names of the Stan programs in :data:`STAN_DIR`, without the ``.stan`` suffix."""
+    """Names of the Stan programs in :data:`STAN_DIR`, without the ``.stan`` suffix.
+
+    Returns
+    -------
+    list of str
+        Sorted.
+    """
     return sorted(p.stem for p in STAN_DIR.glob("*.stan"))
 
 
 def program_path(name: str) -> Path:
-    """Path of program ``name``; an unknown name raises ValueError listing the known ones."""
+    """Path of program ``name``; an unknown name raises ValueError listing the known ones.
+
+    Parameters
+    ----------
+    name : str
+        A program's name, with or without ``.stan``.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        Not a name, or no such file (the known programs are listed).
+    """
     if not isinstance(name, str) or not name:
         raise ValueError(f"program must be the name of a file in {STAN_DIR}; got {name!r}")
     path = STAN_DIR / f"{name.removesuffix('.stan')}.stan"
@@ -89,14 +110,34 @@ def program_path(name: str) -> Path:
 
 
 def program_code(name: str) -> str:
-    """The Stan source of program ``name``."""
+    """The Stan source of program ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A program's name.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        As for :func:`program_path`.
+    """
     return program_path(name).read_text()
 
 
 
 # --------------------------------------------------------------------------- engines
 def default_engine() -> str:
-    """``"cmdstanpy"`` when a CmdStan installation is found, ``"pystan"`` otherwise."""
+    """``"cmdstanpy"`` when a CmdStan installation is found, ``"pystan"`` otherwise.
+
+    Returns
+    -------
+    {"cmdstanpy", "pystan"}
+    """
     try:
         import cmdstanpy
 
@@ -312,6 +353,17 @@ def sample(
         Groups ``posterior`` (dims ``chain``, ``draw``, ...) and ``sample_stats``
         (``diverging``, ``tree_depth``, ``energy``, ...), plus the optional groups.
 
+    Raises
+    ------
+    ValueError
+        An unknown program or engine, a sampler argument that is not a whole
+        number (``seed`` in [0, 2**31)), data that do not fit the program's
+        ``data`` block, or a program Stan cannot compile.
+    RuntimeError
+        Stan failed to sample (its message is quoted).
+    KeyboardInterrupt
+        Interrupted while sampling (PyStan's None is turned back into it).
+
     Examples
     --------
     >>> idata = sample("normal_mean", {"N": 3, "y": [1., 2., 3.], "sigma": 1.,
@@ -440,6 +492,11 @@ def check_diagnostics(idata, *, max_treedepth: int = 10, rhat_max: float = 1.01,
         ``divergences``, ``treedepth_hits``, ``max_rhat``, ``min_ess_bulk``,
         ``min_ess_tail`` (totals over the chains) and ``ess_needed`` (the
         total ESS required): the numbers behind any warning.
+
+    Raises
+    ------
+    KeyError
+        ``idata`` without a ``posterior`` or ``sample_stats`` group.
     """
     import arviz as az
 

@@ -28,6 +28,14 @@ def quiet():
     httpstan) warns that httpstan keys its app with strings, once per app, i.e.
     per call, which no reader can act on. Every other warning, StanWarning
     included, still reaches the caller.
+
+    File descriptors are global to a process: do not enter it in two threads
+    at once (bhm's own Stan calls run in one thread, :mod:`bhm.stan._pystan`).
+
+    Yields
+    ------
+    io.StringIO
+        Everything written inside the block (filled in when it ends).
     """
     import sys
 
