@@ -155,11 +155,8 @@ def finite(value, name: str) -> float:
     ValueError
         Not a number, or NaN or infinite.
     """
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, (bool, np.bool_)) or not np.isfinite(number):
+    number = _as_float(value)
+    if not np.isfinite(number):
         raise ValueError(f"{name} must be a finite number; got {value!r}")
     return number
 
@@ -189,13 +186,20 @@ def positive(value, name: str) -> float:
     ...
     ValueError: sigma must be a positive, finite number; got -1
     """
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, (bool, np.bool_)) or not (np.isfinite(number) and number > 0):
+    number = _as_float(value)
+    if not (np.isfinite(number) and number > 0):
         raise ValueError(f"{name} must be a positive, finite number; got {value!r}")
     return number
+
+
+def _as_float(value) -> float:
+    """``float(value)``, or NaN for a bool or anything float() cannot read."""
+    if isinstance(value, (bool, np.bool_)):
+        return float("nan")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _is_whole(value) -> bool:

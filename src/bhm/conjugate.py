@@ -39,6 +39,12 @@ def _observations(y) -> np.ndarray:
     return y
 
 
+def _normal_model(y, sigma, mu0, sigma0):
+    """Checked data and parameters of chapter 1's normal model: (y, sigma, mu0, sigma0)."""
+    y, sigma, sigma0 = _observations(y), positive(sigma, "sigma"), positive(sigma0, "sigma0")
+    return y, sigma, finite(mu0, "mu0"), sigma0
+
+
 def posterior_weight(n, *, sigma: float, sigma0: float):
     """Weight :math:`\\alpha` of the sample mean in the posterior mean.
 
@@ -129,10 +135,7 @@ def normal_posterior(y, *, sigma: float, mu0: float, sigma0: float):
     >>> round(float(post.mean()), 6), round(float(post.std()), 6)
     (1.5, 0.5)
     """
-    y = _observations(y)
-    sigma = positive(sigma, "sigma")
-    sigma0 = positive(sigma0, "sigma0")
-    mu0 = finite(mu0, "mu0")
+    y, sigma, mu0, sigma0 = _normal_model(y, sigma, mu0, sigma0)
     n = y.size
     precision = n / sigma**2 + 1 / sigma0**2
     variance = 1 / precision
@@ -164,10 +167,7 @@ def grid_posterior(y, *, sigma: float, mu0: float, sigma0: float, grid):
     ValueError
         ``y`` or the grid not valid (the grid must be finite and increasing), or a bad scale or ``mu0``.
     """
-    y = _observations(y)
-    sigma = positive(sigma, "sigma")
-    sigma0 = positive(sigma0, "sigma0")
-    mu0 = finite(mu0, "mu0")
+    y, sigma, mu0, sigma0 = _normal_model(y, sigma, mu0, sigma0)
     grid = np.asarray(grid, dtype=float)
     if grid.ndim != 1 or grid.size < 3:
         raise ValueError(f"grid must be one-dimensional with at least 3 points; got shape {grid.shape}")

@@ -60,6 +60,11 @@ def _check_parameters(*, locations: dict | None = None, scales: dict | None = No
         positive(value, name)
 
 
+def _check_design(design) -> None:
+    if not isinstance(design, Design):
+        raise ValueError(f"design must be a bhm.simulate.Design (from draw_design); got {type(design).__name__}")
+
+
 def group_sizes(sizes) -> np.ndarray:
     """Validate group sizes: a 1-D array of whole numbers >= 1.
 
@@ -143,8 +148,7 @@ def simulate_varying_slope(design: Design, *, alpha=1.0, gamma_0=1.0, gamma_1=1.
     ValueError
         ``design`` not a :class:`Design`, a bad parameter or seed (named).
     """
-    if not isinstance(design, Design):
-        raise ValueError(f"design must be a bhm.simulate.Design (from draw_design); got {type(design).__name__}")
+    _check_design(design)
     _check_parameters(locations={"alpha": alpha, "gamma_0": gamma_0, "gamma_1": gamma_1},
                       scales={"sigma_b": sigma_b, "sigma_y": sigma_y})
     rng = _rng(seed)
@@ -190,8 +194,7 @@ def simulate_varying_intercept_slope_u(design: Design, *, gamma_0, gamma, tau, r
     ValueError
         ``design`` not a :class:`Design`, a bad parameter or seed (named).
     """
-    if not isinstance(design, Design):
-        raise ValueError(f"design must be a bhm.simulate.Design (from draw_design); got {type(design).__name__}")
+    _check_design(design)
     pairs = {}
     for name, value in (("gamma_0", gamma_0), ("gamma", gamma), ("tau", tau)):
         try:
@@ -240,8 +243,7 @@ def simulate_varying_intercept(sizes, *, mu_alpha, sigma_alpha, sigma_y, seed) -
     Raises
     ------
     ValueError
-        Bad group sizes, a location that is not finite, a scale that is not
-        positive and finite, or a bad seed (each named).
+        As for :func:`draw_design`.
     """
     sizes = group_sizes(sizes)
     _check_parameters(locations={"mu_alpha": mu_alpha}, scales={"sigma_alpha": sigma_alpha, "sigma_y": sigma_y})
@@ -286,8 +288,8 @@ def simulate_varying_intercept_slope(sizes, *, mu_alpha, mu_beta, sigma_alpha, s
     Raises
     ------
     ValueError
-        Bad group sizes, a location that is not finite, a scale that is not
-        positive and finite, ``rho`` outside (-1, 1), ``x_prob`` outside [0, 1], or a bad seed (each named).
+        As for :func:`draw_design`, or ``rho`` outside (-1, 1) or ``x_prob``
+        outside [0, 1].
     """
     sizes = group_sizes(sizes)
     _check_parameters(locations={"rho": rho})

@@ -370,11 +370,7 @@ def gcse_replication(rep: int) -> dict:
     Returns
     -------
     dict
-        ``fit`` (``"gcse"``), ``rep``, ``seed``; ``runs``, ``draws`` (per chain, of the
-        ranked fit), ``min_ess``, ``first_min_ess``, ``divergences``,
-        ``first_divergences``, ``max_rhat``; for each recorded quantity its rank
-        (0..L) and ``true_<name>``; ``seconds``. A fit Stan could not finish
-        gives ``error`` and no ranks.
+        The row, as :func:`stan_replication`'s (``fit`` is ``"gcse"``).
 
     Raises
     ------
@@ -454,11 +450,7 @@ def replication(fit: str, rep: int) -> dict:
     Returns
     -------
     dict
-        ``fit``, ``rep``, ``seed``; ``runs``, ``draws`` (per chain, of the
-        ranked fit), ``min_ess``, ``first_min_ess``, ``divergences``,
-        ``first_divergences``, ``max_rhat``; for each recorded quantity its rank
-        (0..L) and ``true_<name>``; ``seconds``. A fit Stan could not finish
-        gives ``error`` and no ranks.
+        The row, as :func:`stan_replication`'s.
 
     Raises
     ------

@@ -273,10 +273,8 @@ def mh_normal_precision(n_reps: int = 1000, *, seed, a: float = 3.0, b: float = 
 
     Parameters
     ----------
-    n_reps : int
-        R, replications, >= 2.
-    seed : int or numpy.random.Generator
-        An int >= 0 or a generator; None is rejected.
+    n_reps, seed
+        As for :func:`exact_normal_mean`.
     a, b : float
         The Gamma(a, rate b) prior of the precision.
     n : int
