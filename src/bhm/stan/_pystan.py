@@ -119,6 +119,7 @@ def build_model(name, code, data, seed, chatter):
 
 
 def sample(name, code, data, *, chains, draws, warmup, seed, thin, adapt_delta, max_treedepth):
+    """bhm.stan.sample through PyStan: (model, fit), the fits deleted from httpstan's cache."""
     import httpstan.cache
 
     _claim(code)  # PyStan loads the module into this process too, in this thread
@@ -289,7 +290,8 @@ def _parse_chain(lines: list[bytes]) -> tuple[list[str], np.ndarray, list[str]]:
 
 
 def sample_arrays(name, code, data, *, chains, draws, warmup, seed, thin, adapt_delta, max_treedepth,
-                          timing=None):
+                  timing=None):
+    """bhm.stan.sample_arrays on PyStan's compiled module, in this process (see the module docstring)."""
     options = dict(chains=chains, draws=draws, warmup=warmup, seed=seed, thin=thin, adapt_delta=adapt_delta,
                    max_treedepth=max_treedepth)
     if not _claim(code):  # another thread or program loaded a module here: sample in a fresh process
