@@ -1,7 +1,7 @@
 # Two commands for a fresh machine with Python 3.11 and a C++ compiler:
 #   make book   build the book (executes every chapter) into _build/html
-#   make test   build the book, then run the unit tests, every chapter as a test,
-#               and every page of the built book in headless Chromium
+#   make test   lint (ruff), build the book, then run the unit tests and the docstrings'
+#               examples, every chapter as a test, and every page of the built book in headless Chromium
 #   make pdf    the whole book as one PDF → _build/pdf/ (from the built book)
 #   make slides one reveal.js deck per chapter → _build/slides/ (from the built book)
 # Optional: make linkcheck   check the book's external links (needs the network)
@@ -19,7 +19,7 @@ LOCK    := requirements/lock-py311-$(LOCK_OS).txt
 ASSETS := _build/assets
 MATHJAX := $(ASSETS)/mathjax/tex-chtml.js
 
-.PHONY: book test lab chromium poppler pdf slides linkcheck lock clean
+.PHONY: book test lint lab chromium poppler pdf slides linkcheck lock clean
 
 # Everything from the lock, each file checked against its hash (the lock pins pip
 # too); then bhm itself, editable, built with the lock's setuptools.
@@ -58,7 +58,7 @@ $(MATHJAX):
 # The execution cache keys on each chapter's text only: when the package, a
 # Stan program or the lock (the installed versions) changes, every chapter must run again.
 SOURCES := _build/.sources-stamp
-$(SOURCES): $(shell find src/bhm stan -type f -not -name '*.pyc') $(LOCK)
+$(SOURCES): $(shell find src/bhm stan -type f \( -name '*.py' -o -name '*.stan' \)) $(LOCK)
 	rm -rf _build/.jupyter_cache _build/.doctrees
 	mkdir -p _build && touch $@
 
@@ -106,6 +106,16 @@ chromium:
 	  echo "chromium: not installed, and installing it needs root and apt-get; the browser test will skip"; \
 	fi
 
+# ruff (configured in pyproject.toml) over the package, tests, benchmarks, the book's extension and
+# the chapters' code: each chapter written as a script by jupytext into _build/lint first.
+lint: $(STAMP)
+	$(BIN)/python -m ruff check src tests benchmarks _ext instructor conftest.py
+	rm -rf _build/lint && mkdir -p _build/lint
+	for chapter in book/[0-9][0-9]_*.md; do \
+	  $(BIN)/jupytext --quiet --to py:percent -o _build/lint/$$(basename $${chapter%.md}).py $$chapter || exit 1; \
+	done
+	$(BIN)/python -m ruff check --no-force-exclude _build/lint
+
 # pdftotext (poppler-utils) reads the PDF's text in tests/test_pdf.py; without it the test uses pypdf's
 # own text extraction. Installed like chromium: as root with apt-get, else left alone.
 poppler:
@@ -142,7 +152,7 @@ slides: $(STAMP) $(BUILT) $(REVEAL)
 	$(BIN)/python -m instructor.slides --out _build/slides
 
 # The PDF needs Chromium; without it (no root to install it) its test skips, like the browser test.
-test: book chromium poppler slides
+test: lint book chromium poppler slides
 	@if $(BIN)/python -c "from instructor.common import chromium_executable as c; c()" 2>/dev/null; \
 	then $(MAKE) --no-print-directory pdf; else echo "pdf: no Chromium, so no PDF; tests/test_pdf.py will skip"; fi
 	$(BIN)/python -m pytest

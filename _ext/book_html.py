@@ -114,7 +114,8 @@ CSS = """.bhm-interactive .bhm-fallback.bhm-has-live { display: none; }
 .bhm-interactive .bhm-control button { border: 1px solid #999; border-radius: 4px; background: none;
   padding: .1em .6em; margin-left: .2em; color: inherit; }
 .bhm-interactive .bhm-control button[aria-pressed=true] { background: #9467bd; color: white; border-color: #9467bd; }
-.bhm-interactive .bhm-readout { font-family: var(--pst-font-family-monospace, monospace); font-size: .9em; margin: .2em 0; }
+.bhm-interactive .bhm-readout { font-family: var(--pst-font-family-monospace, monospace); font-size: .9em;
+  margin: .2em 0; }
 .bhm-interactive .bhm-fallback img { max-width: 100%; }
 /* Numbers glued into the prose from the run (myst-nb shows them bold): they are text, read as text. */
 .bd-article span.pasted-text { font-weight: inherit; }

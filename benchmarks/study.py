@@ -23,6 +23,7 @@ import argparse
 import os
 import tempfile
 import time
+import warnings
 
 import numpy as np
 
@@ -34,7 +35,9 @@ CELL = study.Cell("A", "true", "10x200")
 
 def plain_pystan_fits(n: int) -> tuple[float, list[dict]]:
     """Seconds per plain PyStan fit of the per-observation program, and each fit's posterior means."""
-    pystan = stan._import_pystan()  # PyStan itself, as a reader would call it
+    with warnings.catch_warnings():  # PyStan 3.10 imports pkg_resources, whose setuptools announces its end
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        import stan as pystan  # PyStan itself, as a reader would call it
     code = stan.program_code("varying_slope")
     code = code[:code.index("generated quantities")]  # the model alone, as the study needs it
     means, seconds = [], []
@@ -44,7 +47,7 @@ def plain_pystan_fits(n: int) -> tuple[float, list[dict]]:
         program_data = {k: data[k] for k in ("N", "J", "group", "x", "y", "u")} | {
             "flat_prior": 0, "gamma_loc": prior["gamma_loc"], "gamma_scale": prior["gamma_scale"]}
         program_data = {k: np.asarray(v).tolist() for k, v in program_data.items()}
-        with stan._quiet():
+        with stan.quiet():
             if sim == 0:  # compile before timing
                 pystan.build(code, data=program_data, random_seed=1)
             start = time.perf_counter()
@@ -56,7 +59,7 @@ def plain_pystan_fits(n: int) -> tuple[float, list[dict]]:
     return float(np.mean(seconds)), means
 
 
-def study_fits(n: int) -> tuple[float, "pd.DataFrame"]:  # noqa: F821
+def study_fits(n: int) -> tuple[float, pd.DataFrame]:  # noqa: F821
     """Wall seconds per fit of run_study on n simulations (all cores), and its rows."""
     study.run_simulation(CELL, 0)  # compile before timing
     with tempfile.TemporaryDirectory() as out:

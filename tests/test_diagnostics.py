@@ -1,4 +1,4 @@
-"""Tests of bhm.diagnostics: the classic Gelman-Rubin R-hat, the ESS by hand, rank normalisation, summarize."""
+"""Tests of bhm.diagnostics: the classic Gelman-Rubin R-hat, the ESS by hand, rank normalisation, summarise."""
 
 import re
 
@@ -6,7 +6,6 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
-
 from scipy import stats
 
 from bhm.diagnostics import (
@@ -18,7 +17,7 @@ from bhm.diagnostics import (
     group_slopes,
     rank_normalize,
     sampler_efficiency,
-    summarize,
+    summarise,
 )
 from bhm.mcmc import metropolis_hastings
 
@@ -61,12 +60,12 @@ def test_separated_chains_give_large_rhat():
     assert gelman_rubin(draws) > 1.1
 
 
-def test_rhat_on_mh_output_and_summarize():
+def test_rhat_on_mh_output_and_summarise():
     def log_target(x):
         return -0.5 * np.sum(x**2, axis=1)
 
     res = metropolis_hastings(log_target, np.zeros((4, 2)), 1000, step=1.5, seed=3)
-    table = summarize(res)
+    table = summarise(res)
     assert isinstance(table, pd.DataFrame)
     assert list(table.columns) == ["rhat_classic", "rhat_split", "rhat_bulk", "rhat_folded", "rhat",
                                    "ess_bulk", "ess_tail"]
@@ -77,15 +76,16 @@ def test_rhat_on_mh_output_and_summarize():
     assert table.loc["theta[0]", "rhat_bulk"] == az.rhat(theta, method="z_scale")
     assert table.loc["theta[0]", "rhat_folded"] == az.rhat(theta, method="folded")
     assert table.loc["theta[0]", "rhat"] == az.rhat(theta)
-    assert table.loc["theta[0]", "rhat"] == max(table.loc["theta[0]", "rhat_bulk"], table.loc["theta[0]", "rhat_folded"])
+    row = table.loc["theta[0]"]
+    assert row["rhat"] == max(row["rhat_bulk"], row["rhat_folded"])
     assert table.loc["theta[0]", "ess_bulk"] == az.ess(theta, method="bulk")
     assert table.loc["theta[0]", "ess_tail"] == az.ess(theta, method="tail")
     assert (table["rhat_classic"] < 1.05).all()
 
-    named = summarize(res.to_inference_data(var_names=["a", "b"]), var_names="b")
+    named = summarise(res.to_inference_data(var_names=["a", "b"]), var_names="b")
     assert named.index.tolist() == ["b"]
     assert named.loc["b", "rhat_classic"] == table.loc["theta[1]", "rhat_classic"]
-    assert summarize(res.draws[:, :, 0]).index.tolist() == ["theta"]
+    assert summarise(res.draws[:, :, 0]).index.tolist() == ["theta"]
 
 
 @pytest.mark.parametrize(
@@ -106,11 +106,11 @@ def test_gelman_rubin_errors(draws, message):
         gelman_rubin(draws)
 
 
-def test_summarize_errors():
+def test_summarise_errors():
     with pytest.raises(ValueError, match=re.escape("var_names ['c'] are not posterior variables")):
-        summarize(np.random.default_rng(0).normal(size=(2, 10)), var_names="c")
+        summarise(np.random.default_rng(0).normal(size=(2, 10)), var_names="c")
     with pytest.raises(ValueError, match=re.escape("got shape (10,)")):
-        summarize(np.zeros(10))
+        summarise(np.zeros(10))
 
 
 # --------------------------------------------------------------------------- the ESS by hand

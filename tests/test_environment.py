@@ -97,7 +97,8 @@ def test_pip_and_conda_agree():
         if match:
             conda.add(_name(match.group(1)))
     conda -= {"python", "cmdstan"}  # the interpreter, and CmdStan itself (conda only; pip cannot install it)
-    assert pip == conda, f"only in pyproject.toml: {sorted(pip - conda)}; only in environment.yml: {sorted(conda - pip)}"
+    assert pip == conda, (f"only in pyproject.toml: {sorted(pip - conda)}; "
+                          f"only in environment.yml: {sorted(conda - pip)}")
 
 
 def test_conda_spec_matching():

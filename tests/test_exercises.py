@@ -29,9 +29,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bhm import conjugate, diagnostics, exercises, mcmc
+from bhm import conjugate, diagnostics, mcmc, notebooks
 from bhm.__main__ import main
-from bhm.exercises import CHECKS, CHECK_MARKER, check, check_calls, chapter_files, student_notebook
+from bhm.exercises import CHECK_MARKER, CHECKS, chapter_files, check, check_calls, student_notebook
 
 ROOT = Path(__file__).parents[1]
 BOOK = ROOT / "book"
@@ -132,7 +132,7 @@ def _without_hastings_mean(seed):
     return run.draws.mean()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sweep(seed):
     """ex2-step-sweep with another seed, a numpy log target and ArviZ's mean-ESS: (best step, its ESS/iter)."""
     m, s = _exact().mean(), _exact().std()
@@ -209,7 +209,7 @@ def _log_scale(u, log_A):
     return np.log(u) < log_A
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bimodal_draws(n_draws, seed=4):
     def log_bimodal(x):
         x = x[:, 0]
@@ -237,7 +237,7 @@ def _rank_split_arviz(draws):  # rank-normalised: not what the exercise asks
     return float(az.rhat(np.asarray(draws)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ex3_run(keep_from=2000):
     """ex3-mcse's run with the log posterior written out (not bhm.exercises'): draws from keep_from on."""
     y = _y()
@@ -266,7 +266,7 @@ def _first_half():
     return conjugate.normal_posterior(_y()[:5], sigma=15.0, mu0=60.0, sigma0=10.0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _gcse_draws(seed=7):
     """Posterior draws of the GCSE schools' alpha and beta (another seed than the book's), as DataFrames."""
     from bhm import gcse
@@ -332,7 +332,7 @@ def _prior_top_share(n_reps, seed, column="loglik"):
     return float((rank >= 95).mean())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _gcse_ml():
     from bhm import gcse
     from bhm.data import complete_course, load_gcse
@@ -363,7 +363,7 @@ def _weight_by_hand(n=20, sigma=13.030, sigma0=10.146):
     return (n / sigma**2) / (n / sigma**2 + 1 / sigma0**2)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _committed_study():
     import pandas as pd
 
@@ -780,7 +780,8 @@ def test_student_notebook_keeps_the_chapter_and_drops_the_solutions(path):
     stubs = re.findall(r"^(\w+) = \.\.\.  # TODO: ", text, re.MULTILINE)
     assert sorted(stubs) == sorted({variable for source in solution_sources
                                     for _, variable in check_calls(source)})
-    assert sorted(_all_check_calls(path)) == sorted(name for cell in student_code for name, _ in check_calls(cell.source))
+    in_student = sorted(name for cell in student_code for name, _ in check_calls(cell.source))
+    assert sorted(_all_check_calls(path)) == in_student
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=CHAPTER_IDS)
@@ -792,7 +793,7 @@ def test_student_notebook_shows_the_code_the_page_shows(path):
     from sphinx.directives.code import LiteralIncludeReader
 
     text = "\n".join(cell.source for cell in student_notebook(path).cells if cell.cell_type == "markdown")
-    for part in exercises._directives(path.read_text(encoding="utf-8")):
+    for part in notebooks._directives(path.read_text(encoding="utf-8")):
         if part[0] != "directive" or part[1] != "literalinclude" or "pyobject" not in part[3]:
             continue
         options = {key: int(value) if key == "dedent" else value for key, value in part[3].items()}
@@ -803,9 +804,9 @@ def test_student_notebook_shows_the_code_the_page_shows(path):
 
 def test_stub_needs_a_variable_name():
     with pytest.raises(ValueError, match="must be a variable name"):
-        exercises._stub(f"x = 1\n{CHECK_MARKER}\ncheck('ex1-alpha', 0.7)", "ex1-alpha")
+        notebooks._stub(f"x = 1\n{CHECK_MARKER}\ncheck('ex1-alpha', 0.7)", "ex1-alpha")
     with pytest.raises(ValueError, match="no check named"):
-        exercises._stub(f"x = 1\n{CHECK_MARKER}\ncheck('ex1-nothing', x)", "ex1-alpha")
+        notebooks._stub(f"x = 1\n{CHECK_MARKER}\ncheck('ex1-nothing', x)", "ex1-alpha")
 
 
 def test_cli_writes_one_notebook_per_chapter(tmp_path, capsys):

@@ -34,11 +34,11 @@ def test_matches_lme4(fit):
 
 def test_blups(fit, gcse):
     assert fit.blups.shape == (73, 2)
-    assert list(fit.blups.columns) == ["intercept", "slope"]
+    assert list(fit.blups.columns) == ["intercept", "female"]
     assert sorted(fit.blups.index) == sorted(gcse["school"].unique())
     assert all(isinstance(s, str) for s in fit.blups.index)
     # predicted deviations average about zero (ML BLUPs shrink towards the fixed effects)
-    assert abs(fit.blups["intercept"].mean()) < 1.0 and abs(fit.blups["slope"].mean()) < 1.0
+    assert abs(fit.blups["intercept"].mean()) < 1.0 and abs(fit.blups["female"].mean()) < 1.0
 
 
 def test_same_fit_from_complete_course(fit, gcse):
@@ -278,7 +278,7 @@ def test_mean_weights_give_the_conditional_mean(fit, gcse):
         assert (w.loc["boys", "weight_alpha"], w.loc["girls", "weight_alpha"]) == pytest.approx((boy, girls), abs=5e-4)
         effects = conditional_effects(df, rho=rho, **params).loc["22908"]
         assert fit.fixed["intercept"] + w["pull_alpha"].sum() == pytest.approx(effects["intercept"], abs=1e-9)
-        assert fit.fixed["female"] + w["pull_beta"].sum() == pytest.approx(effects["slope"], abs=1e-9)
+        assert fit.fixed["female"] + w["pull_beta"].sum() == pytest.approx(effects["female"], abs=1e-9)
         assert fit.fixed["intercept"] + w["pull_alpha"].sum() == pytest.approx(alpha, abs=5e-4)
     # a school with one cell: one row; rho = +-1 allowed
     one_cell = mean_weights(df, "22908", rho=1.0, **params)

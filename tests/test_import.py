@@ -34,7 +34,7 @@ def test_pystan_imports_without_the_pkg_resources_announcement(tmp_path):
     ignored, so it never prints on a page. ``-W error::UserWarning`` turns any
     other into a failure.
     """
-    done = _import_user_warnings_as_errors("from bhm import stan; stan._import_pystan(); print('imported')",
+    done = _import_user_warnings_as_errors("from bhm.stan import _pystan; _pystan.import_pystan(); print('imported')",
                                            tmp_path)
     assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]
     import importlib.metadata as metadata

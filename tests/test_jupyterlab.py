@@ -26,10 +26,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from test_browser import LOCAL_HOSTS, browser  # noqa: F401 (browser: Chromium, or a skip that says why)
 
 from bhm.exercises import CHECKS, write_student_notebooks
-
-from test_browser import LOCAL_HOSTS, browser  # noqa: F401 (browser: Chromium, or a skip that says why)
 
 ROOT = Path(__file__).parents[1]
 SHOTS = ROOT / "_build" / "screenshots"
@@ -94,7 +93,7 @@ def _outputs(tab) -> list[str]:
     return tab.eval_on_selector_all(".jp-OutputArea-output", "els => els.map(e => e.textContent)")
 
 
-def test_student_notebook_in_jupyterlab(lab, browser):
+def test_student_notebook_in_jupyterlab(lab, browser):  # noqa: F811 (browser: the fixture imported above)
     """Run All, see "not answered yet" at every check, answer one, see "right" (screenshot in _build/screenshots)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()

@@ -42,7 +42,8 @@ def cases(seed):
         "sbc.mh_normal_precision": sbc.mh_normal_precision(50, seed=seed),
         "study.simulation_data": study.simulation_data(study.Cell("A", "true", "5x200"), seed)["y"],
         "stan.sample": stan.sample("normal_mean", {"N": 3, "y": [1.0, 2.0, 3.0], "mu0": 0.0, "sigma0": 1.0,
-                                                   "sigma": 1.0}, seed=seed, chains=2, draws=100, warmup=100, check=False),
+                                                   "sigma": 1.0},
+                                   seed=seed, chains=2, draws=100, warmup=100, check=False),
     }
 
 def digests(seed):

@@ -108,8 +108,8 @@ def test_chain_ess_is_chapter_3s_ess_chain_by_chain():
         for t in range(1, size):
             chains[:, t] = phi * chains[:, t - 1] + noise[:, t]
         expected = [diagnostics.ess_parts(row[None, :]).ess for row in chains]
-        assert sbc._chain_ess(chains) == pytest.approx(expected, rel=1e-10), (phi, size)
-    assert sbc._chain_ess(np.ones((2, 100))).tolist() == [1.0, 1.0]       # a chain that never moved
+        assert sbc.mh._chain_ess(chains) == pytest.approx(expected, rel=1e-10), (phi, size)
+    assert sbc.mh._chain_ess(np.ones((2, 100))).tolist() == [1.0, 1.0]       # a chain that never moved
 
 
 def test_ess_iterations_follows_talts_algorithm_2():
@@ -234,7 +234,7 @@ def test_gcse_simulation_keeps_the_real_design():
     mean = effects[j, 0] + effects[j, 1] * students["female"].to_numpy()
     direct = stats.norm.logpdf(students["course"], mean, truth["sigma_y"]).sum() + len(students) / 2 * np.log(
         2 * np.pi)
-    assert sbc._gcse_loglik(data, effects[:, 0], effects[:, 1], truth["sigma_y"]) == pytest.approx(direct,
+    assert sbc.fits._gcse_loglik(data, effects[:, 0], effects[:, 1], truth["sigma_y"]) == pytest.approx(direct,
                                                                                                   rel=1e-9)
 
 

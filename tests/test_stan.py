@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bhm import conjugate, stan
+from bhm.stan import _data, _pystan
 
 Y = np.random.default_rng(7).normal(1.0, 2.0, size=20)
 DATA = {"N": Y.size, "y": Y, "sigma": 2.0, "mu0": 0.0, "sigma0": 3.0}
@@ -24,7 +25,8 @@ ENGINES = [
     "pystan",
     pytest.param(
         "cmdstanpy",
-        marks=pytest.mark.skipif(not _cmdstan_available(), reason="no CmdStan installation found (the conda route brings one)"),
+        marks=pytest.mark.skipif(not _cmdstan_available(),
+                                 reason="no CmdStan installation found (the conda route brings one)"),
     ),
 ]
 
@@ -104,8 +106,31 @@ def test_build_gives_the_program_log_density(capfd):
 def test_declared_data_parses_the_data_block():
     declared = stan.declared_data(stan.program_code("normal_mean"))
     assert declared == {
-        "N": ("int", []), "y": ("vector", ["N"]), "sigma": ("real", []), "mu0": ("real", []), "sigma0": ("real", []),
+        "N": ("int", []), "y": ("real", ["N"]), "sigma": ("real", []), "mu0": ("real", []), "sigma0": ("real", []),
     }
+
+
+def test_declared_data_comes_from_the_compiler_and_sizes_from_the_regex_where_it_can():
+    """stanc --info gives every variable, its element type and dimensions; the regex only the sizes.
+
+    The regex's limits, as the module docstring states them: a size that is not
+    one name or number is not read; a data block whose ``}`` is indented hides
+    every size; ``transformed data`` is not mistaken for ``data``; a type the
+    regex does not know still has its variable and dimensions from stanc.
+    """
+    code = ("data {\n  int N;\n  array[N + 1] real y;  // arithmetic: not read\n  matrix[N, 2] X;\n"
+            "  array[N] complex z;\n}\nparameters { real mu; }\nmodel { }\n")
+    assert stan.declared_data(code) == {
+        "N": ("int", []), "y": ("real", ["N + 1"]), "X": ("real", ["N", "2"]), "z": ("complex", [None]),
+    }
+    indented = "data {\n  int N;\n  vector[N] y;\n  }\nmodel { }\n"
+    assert stan.declared_data(indented) == {"N": ("int", []), "y": ("real", [None])}
+    only_transformed = "transformed data {\n  int K = 2;\n}\nparameters { real mu; }\nmodel { }\n"
+    assert stan.declared_data(only_transformed) == {}
+    # the axis with [N + 1] is not checked by bhm (Stan checks it); [N] and [2] are
+    data = {"N": 2, "y": [1.0, 2.0, 3.0], "X": np.zeros((2, 2)), "z": [0j, 1j]}
+    with pytest.raises(ValueError, match=r"data\['X'\] .* axis 1; the program declares it \[2\] = 2"):
+        _data.prepare_data("p", code, data | {"X": np.zeros((2, 3))})
 
 
 # ---------------------------------------------------------------- real sampling
@@ -232,7 +257,7 @@ def test_inside_a_running_event_loop_stan_leaves_the_loop_alone():
 def test_compile_programs_names_bad_input_and_stanc_errors(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="unknown Stan program 'no_such_program'"):
         stan.compile_programs(["no_such_program"])
-    with pytest.raises(ValueError, match="jobs must be a positive whole number"):
+    with pytest.raises(ValueError, match="jobs must be a whole number >= 1"):
         stan.compile_programs(["normal_mean"], jobs=0)
     (tmp_path / "broken.stan").write_text("parameters { real mu; }\nmodel { mu ~ normal(0, sigma_undefined); }\n")
     monkeypatch.setattr(stan, "STAN_DIR", tmp_path)
@@ -320,7 +345,7 @@ def test_chain_output_with_nan_and_infinity_is_read():
     prefix = b'{"version":1,"topic":"sample","values":{'
     lines = [prefix + b'"lp__":-1.5,"mu":NaN}}', prefix + b'"lp__":-2.0,"mu":Infinity}}',
              b'{"version":1,"topic":"logger","values":["info:hello"]}']
-    names, values, log = stan._parse_chain(lines)
+    names, values, log = _pystan._parse_chain(lines)
     assert names == ["lp__", "mu"] and log == ["info:hello"]
     assert values[0, 0] == -1.5 and np.isnan(values[0, 1]) and values[1, 1] == np.inf
 
@@ -331,6 +356,6 @@ def test_flat_columns_become_arrays_in_stans_column_major_order():
     A = np.arange(6.0).reshape(2, 3)
     row = [0.0, 7.0] + [A[i, j] for j in range(3) for i in range(2)]
     table = np.array(row)[None, None, :].repeat(2, axis=0).repeat(4, axis=1)   # 2 chains, 4 draws
-    arrays = stan._columns_to_arrays(columns, table, {"s": [], "A": [2, 3]})
+    arrays = _pystan._columns_to_arrays(columns, table, {"s": [], "A": [2, 3]})
     assert arrays["A"].shape == (2, 4, 2, 3) and arrays["s"].shape == (2, 4) and arrays["lp__"].shape == (2, 4)
     np.testing.assert_array_equal(arrays["A"][1, 3], A)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC
 
 
 def _add_run_options(command) -> None:
@@ -35,6 +36,19 @@ def _add_run_options(command) -> None:
 
 
 def main(argv=None) -> int:
+    """Run ``python -m bhm`` with ``argv`` (default: the command line's arguments); returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``python -m bhm``; by default the command line's.
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 1 a missing requirement (or doctor's verdict),
+        2 a bad argument, 130 interrupted.
+    """
     parser = argparse.ArgumentParser(prog="python -m bhm", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     exercises = commands.add_parser(
@@ -102,39 +116,35 @@ def main(argv=None) -> int:
     comp.add_argument("--jobs", type=int, default=None, help="compilers at once (default: cores, at most 4)")
     args = parser.parse_args(argv)
 
-    if args.command == "doctor":
-        return _doctor(args)
-    if args.command == "compile":
-        return _compile(args)
-    if args.command == "study":
-        return _study(args)
-    if args.command == "sbc":
-        return _sbc(args)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    handlers = {"doctor": _doctor, "compile": _compile, "study": _study, "sbc": _sbc, "exercises": _exercises}
+    return handlers[args.command](args)
 
-    if args.command == "exercises":
-        try:
-            import jupytext  # noqa: F401
-            import nbformat  # noqa: F401
-        except ImportError as error:
-            print(f"python -m bhm exercises needs jupytext and nbformat ({error}); "
-                  "install them with: pip install -e '.[book]'", file=sys.stderr)
-            return 1
-        from bhm.exercises import write_student_notebooks
 
-        try:
-            written = write_student_notebooks(args.out, chapters=args.chapter, book_dir=args.book,
-                                              overwrite=not args.keep)
-        except ValueError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        if not written and not args.keep:
-            print("error: no chapters found; give the book's folder with --book", file=sys.stderr)
-            return 2
-        for path in written:
-            print(f"wrote {path}")
-        if args.keep:
-            print(f"kept every notebook that was already in {args.out} (your work)")
-        print("Open them in Jupyter, replace each ... by your answer, and run the cells.")
+def _exercises(args) -> int:
+    try:
+        import jupytext  # noqa: F401
+        import nbformat  # noqa: F401
+    except ImportError as error:
+        print(f"python -m bhm exercises needs jupytext and nbformat ({error}); "
+              "install them with: pip install -e '.[book]'", file=sys.stderr)
+        return 1
+    from bhm.notebooks import write_student_notebooks
+
+    try:
+        written = write_student_notebooks(args.out, chapters=args.chapter, book_dir=args.book,
+                                          overwrite=not args.keep)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not written and not args.keep:
+        print("error: no chapters found; give the book's folder with --book", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    if args.keep:
+        print(f"kept every notebook that was already in {args.out} (your work)")
+    print("Open them in Jupyter, replace each ... by your answer, and run the cells.")
     return 0
 
 
@@ -169,7 +179,7 @@ def _run_logged(args, run, load, provenance: dict) -> int:
     import json
     import platform
     import time
-    from datetime import datetime, timezone
+    from datetime import datetime
     from pathlib import Path
 
     import bhm
@@ -186,8 +196,8 @@ def _run_logged(args, run, load, provenance: dict) -> int:
     print(f"{report['done']} fits run, {report['skipped']} found done, in {report['seconds']:.0f} s")
     log = Path(args.out) / "runs.jsonl"  # every run appends its wall time: the total cost
     with log.open("a") as handle:
-        handle.write(json.dumps({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                 "command": " ".join([f"python -m bhm {args.command}", *sys.argv[2:]]),
+        handle.write(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"),
+                                 "command": " ".join(["python -m bhm", *args.argv]),
                                  "done": report["done"], "seconds": round(time.perf_counter() - start, 1)}) + "\n")
     if args.export:
         results = load(args.out)
@@ -195,7 +205,7 @@ def _run_logged(args, run, load, provenance: dict) -> int:
         runs = [json.loads(line) for line in log.read_text().splitlines()]
         record = {
             "command": provenance.pop("command") + f" --export {args.export}",
-            "bhm_version": bhm.__version__, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "bhm_version": bhm.__version__, "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "rows": len(results), **provenance,
             "wall_seconds": round(sum(run["seconds"] for run in runs), 1), "machine": f"{platform.machine()}, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}",

@@ -13,28 +13,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from bhm._validation import finite, positive, whole_number
+from bhm._validation import rng as rng_of
+
 __all__ = ["normal_posterior", "posterior_weight", "grid_posterior", "posterior_predictive",
            "posterior_mean_mse", "conditional_group_means", "regression_draws"]
-
-
-def _positive_scale(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number; got {value!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive, finite number; got {value!r}")
-    return value
-
-
-def _finite_number(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number; got {value!r}") from None
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
-    return value
 
 
 def _observations(y) -> np.ndarray:
@@ -54,6 +37,12 @@ def _observations(y) -> np.ndarray:
             f"y contains {bad.sum()} non-finite value(s) (NaN or inf), first at index {np.flatnonzero(bad)[0]}"
         )
     return y
+
+
+def _normal_model(y, sigma, mu0, sigma0):
+    """Checked data and parameters of chapter 1's normal model: (y, sigma, mu0, sigma0)."""
+    y, sigma, sigma0 = _observations(y), positive(sigma, "sigma"), positive(sigma0, "sigma0")
+    return y, sigma, finite(mu0, "mu0"), sigma0
 
 
 def posterior_weight(n, *, sigma: float, sigma0: float):
@@ -79,6 +68,11 @@ def posterior_weight(n, *, sigma: float, sigma0: float):
     float or numpy.ndarray, shape (k,)
         :math:`\\alpha = \\dfrac{n/\\sigma^2}{n/\\sigma^2 + 1/\\sigma_0^2} \\in [0, 1)`.
 
+    Raises
+    ------
+    ValueError
+        ``n`` not a whole number >= 0 (or an array of them), or a scale not positive and finite.
+
     Examples
     --------
     >>> posterior_weight(10, sigma=2.0, sigma0=1.0)
@@ -91,8 +85,8 @@ def posterior_weight(n, *, sigma: float, sigma0: float):
     if (isinstance(n, (bool, np.bool_)) or counts.ndim > 1 or not np.all(np.isfinite(counts))
             or np.any(counts < 0) or np.any(counts != np.round(counts))):
         raise ValueError(f"n must be a whole number >= 0, or an array of them; got {n!r}")
-    sigma = _positive_scale(sigma, "sigma")
-    sigma0 = _positive_scale(sigma0, "sigma0")
+    sigma = positive(sigma, "sigma")
+    sigma0 = positive(sigma0, "sigma0")
     data_precision = counts / sigma**2
     alpha = data_precision / (data_precision + 1 / sigma0**2)
     return float(alpha) if counts.ndim == 0 else alpha
@@ -115,6 +109,11 @@ def normal_posterior(y, *, sigma: float, mu0: float, sigma0: float):
     scipy.stats.rv_continuous frozen
         ``scipy.stats.norm(loc=mu_bar, scale=sigma_mu)``.
 
+    Raises
+    ------
+    ValueError
+        ``y`` empty, not 1-D or not finite, a scale not positive and finite, or ``mu0`` not finite.
+
     Notes
     -----
     Precisions add up, and the posterior mean is the precision-weighted average:
@@ -136,10 +135,7 @@ def normal_posterior(y, *, sigma: float, mu0: float, sigma0: float):
     >>> round(float(post.mean()), 6), round(float(post.std()), 6)
     (1.5, 0.5)
     """
-    y = _observations(y)
-    sigma = _positive_scale(sigma, "sigma")
-    sigma0 = _positive_scale(sigma0, "sigma0")
-    mu0 = _finite_number(mu0, "mu0")
+    y, sigma, mu0, sigma0 = _normal_model(y, sigma, mu0, sigma0)
     n = y.size
     precision = n / sigma**2 + 1 / sigma0**2
     variance = 1 / precision
@@ -165,11 +161,13 @@ def grid_posterior(y, *, sigma: float, mu0: float, sigma0: float, grid):
     -------
     numpy.ndarray, shape (g,)
         The normalised posterior density at each grid point.
+
+    Raises
+    ------
+    ValueError
+        ``y`` or the grid not valid (the grid must be finite and increasing), or a bad scale or ``mu0``.
     """
-    y = _observations(y)
-    sigma = _positive_scale(sigma, "sigma")
-    sigma0 = _positive_scale(sigma0, "sigma0")
-    mu0 = _finite_number(mu0, "mu0")
+    y, sigma, mu0, sigma0 = _normal_model(y, sigma, mu0, sigma0)
     grid = np.asarray(grid, dtype=float)
     if grid.ndim != 1 or grid.size < 3:
         raise ValueError(f"grid must be one-dimensional with at least 3 points; got shape {grid.shape}")
@@ -226,7 +224,7 @@ def posterior_predictive(y, *, sigma: float, mu0: float, sigma0: float):
     (1.5, 1.25)
     """
     posterior = normal_posterior(y, sigma=sigma, mu0=mu0, sigma0=sigma0)
-    sigma = _positive_scale(sigma, "sigma")
+    sigma = positive(sigma, "sigma")
     return stats.norm(loc=posterior.mean(), scale=np.sqrt(sigma**2 + posterior.var()))
 
 
@@ -284,9 +282,9 @@ def posterior_mean_mse(mu, *, n, sigma: float, mu0: float, sigma0: float):
     if (isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer, float, np.floating))
             or not np.isfinite(n) or n < 1 or n != round(n)):
         raise ValueError(f"n must be a whole number >= 1; got {n!r}")
-    sigma = _positive_scale(sigma, "sigma")
-    sigma0 = _positive_scale(sigma0, "sigma0")
-    mu0 = _finite_number(mu0, "mu0")
+    sigma = positive(sigma, "sigma")
+    sigma0 = positive(sigma0, "sigma0")
+    mu0 = finite(mu0, "mu0")
     alpha = posterior_weight(int(n), sigma=sigma, sigma0=sigma0)
     mse = (1 - alpha) ** 2 * (true_mean - mu0) ** 2 + alpha**2 * sigma**2 / n
     return float(mse) if true_mean.ndim == 0 else mse
@@ -329,6 +327,11 @@ def conditional_group_means(ybar, n, *, sigma_y: float, sigma_alpha: float, mu_l
         :math:`\mathbb E[\alpha_j \mid \sigma_\alpha, y]`.
     overall : float
         :math:`\mathbb E[\mu_\alpha \mid \sigma_\alpha, y]`.
+
+    Raises
+    ------
+    ValueError
+        Group means, sizes or scales that are not valid (named in the message).
     """
     ybar = np.asarray(ybar, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -336,10 +339,10 @@ def conditional_group_means(ybar, n, *, sigma_y: float, sigma_alpha: float, mu_l
         raise ValueError(f"ybar and n must have one shape (J,), J >= 1; got {ybar.shape} and {n.shape}")
     if not (np.all(np.isfinite(ybar)) and np.all(np.isfinite(n)) and np.all(n >= 1)):
         raise ValueError("ybar must be finite and every n >= 1")
-    sigma_y = _positive_scale(sigma_y, "sigma_y")
-    sigma_alpha = _positive_scale(sigma_alpha, "sigma_alpha")
-    mu_scale = _positive_scale(mu_scale, "mu_scale")
-    mu_loc = _finite_number(mu_loc, "mu_loc")
+    sigma_y = positive(sigma_y, "sigma_y")
+    sigma_alpha = positive(sigma_alpha, "sigma_alpha")
+    mu_scale = positive(mu_scale, "mu_scale")
+    mu_loc = finite(mu_loc, "mu_loc")
     v = sigma_alpha**2 + sigma_y**2 / n
     overall = (mu_loc / mu_scale**2 + np.sum(ybar / v)) / (1 / mu_scale**2 + np.sum(1 / v))
     lam = posterior_weight(n, sigma=sigma_y, sigma0=sigma_alpha)
@@ -347,7 +350,9 @@ def conditional_group_means(ybar, n, *, sigma_y: float, sigma_alpha: float, mu_l
 
 
 def regression_draws(X, y, *, n_draws: int, seed):
-    """Exact posterior draws of :math:`y \\sim \\mathcal N(X\\beta, \\sigma^2 I)` under :math:`p(\\beta, \\sigma^2) \\propto \\sigma^{-2}`.
+    """Exact posterior draws of :math:`y \\sim \\mathcal N(X\\beta, \\sigma^2 I)`.
+
+    The prior is :math:`p(\\beta, \\sigma^2) \\propto \\sigma^{-2}`.
 
     BDA3 Section 14.2: with :math:`\\hat\\beta = (X^\\top X)^{-1} X^\\top y` and
     :math:`s^2 = \\lVert y - X\\hat\\beta\\rVert^2 / (n - k)`,
@@ -370,6 +375,12 @@ def regression_draws(X, y, *, n_draws: int, seed):
     -------
     beta : numpy.ndarray, shape (n_draws, k)
     sigma : numpy.ndarray, shape (n_draws,)
+
+    Raises
+    ------
+    ValueError
+        ``X`` and ``y`` of the wrong shapes, not finite or rank-deficient,
+        ``n_draws`` not a whole number >= 1, or a bad seed.
     """
     try:
         X = np.asarray(X, dtype=float)
@@ -385,9 +396,8 @@ def regression_draws(X, y, *, n_draws: int, seed):
         raise ValueError("X contains NaN or inf")
     if np.linalg.matrix_rank(X) < k:
         raise ValueError("X must have full column rank: a column is a combination of the others")
-    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
-        raise ValueError(f"n_draws must be a whole number >= 1; got {n_draws!r}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    whole_number(n_draws, "n_draws", 1)
+    rng = rng_of(seed)
     V = np.linalg.inv(X.T @ X)
     beta_hat = V @ X.T @ y
     s2 = np.sum((y - X @ beta_hat) ** 2) / (n - k)

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bhm._paths import project_dir
+
 __all__ = ["GCSE_COLUMNS", "GCSE_SHA256", "GENDER_LEVELS", "data_dir", "load_gcse", "complete_course",
            "load_committed_results"]
 
@@ -42,12 +44,10 @@ def data_dir() -> Path:
     -------
     pathlib.Path
         ``$BHM_DATA_DIR`` if that environment variable is set and non-empty,
-        otherwise the repository's ``data/`` folder (``src/bhm/../../data``).
+        otherwise the repository's ``data/`` folder (found as
+        :func:`bhm._paths.project_dir` says, for an editable or an installed bhm).
     """
-    override = os.environ.get("BHM_DATA_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "data"
+    return project_dir("data")
 
 
 def _sha256(path: Path) -> str:
@@ -175,6 +175,11 @@ def load_committed_results(name: str, command: str) -> tuple[pd.DataFrame, dict]
     -------
     (pandas.DataFrame, dict)
         The table and its provenance (command, version, date, wall time, machine).
+
+    Raises
+    ------
+    FileNotFoundError
+        The table or its provenance is missing (the message gives ``command``).
     """
     import json
 

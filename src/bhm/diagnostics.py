@@ -11,8 +11,10 @@
 * :func:`rank_normalize` is the rank normalisation of Vehtari et al.
   (2021), the second of the three ingredients (split, rank-normalise,
   fold) of today's R-hat.
-* :func:`summarize` puts the classic R-hat next to the split, bulk and
+* :func:`summarise` puts the classic R-hat next to the split, bulk and
   folded R-hats and the bulk and tail effective sample sizes of ArviZ.
+* :func:`convergence` gives ArviZ's R-hat and bulk and tail ESS of one
+  quantity, quietly, for the many small fits of chapters 5 and 7.
 * :func:`sampler_efficiency` condenses a NUTS fit into the numbers that
   compare two parameterisations (chapter 4): divergences, tree-depth hits,
   the smallest bulk ESS, ESS per 1,000 gradient evaluations, the largest R-hat.
@@ -32,13 +34,14 @@ from scipy import stats
 __all__ = [
     "EssParts",
     "GelmanRubinParts",
+    "convergence",
     "ess_parts",
     "gelman_rubin",
     "gelman_rubin_parts",
     "group_slopes",
     "rank_normalize",
     "sampler_efficiency",
-    "summarize",
+    "summarise",
 ]
 
 
@@ -361,7 +364,7 @@ def rank_normalize(draws) -> np.ndarray:
     return stats.norm.ppf((ranks - 3 / 8) / (theta.size + 1 / 4))
 
 
-def summarize(idata_or_draws, var_names=None) -> pd.DataFrame:
+def summarise(idata_or_draws, var_names=None) -> pd.DataFrame:
     """Tabulate convergence diagnostics per scalar parameter.
 
     Parameters
@@ -401,9 +404,9 @@ def summarize(idata_or_draws, var_names=None) -> pd.DataFrame:
     Examples
     --------
     >>> import numpy as np
-    >>> from bhm.diagnostics import summarize
+    >>> from bhm.diagnostics import summarise
     >>> draws = np.random.default_rng(1).normal(size=(4, 500, 2))
-    >>> summarize(draws).index.tolist()
+    >>> summarise(draws).index.tolist()
     ['theta[0]', 'theta[1]']
     """
     posterior = _posterior(idata_or_draws)
@@ -430,6 +433,39 @@ def summarize(idata_or_draws, var_names=None) -> pd.DataFrame:
                 "ess_tail": float(az.ess(theta, method="tail")),
             }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def convergence(draws) -> dict:
+    """ArviZ's R-hat and bulk and tail effective sample sizes of one quantity.
+
+    The numbers the study (chapter 5) records for every fit and the
+    calibration (chapter 7) thins by: ``arviz.rhat`` (the larger of the bulk
+    and folded split R-hat) and ``arviz.ess`` with ``method="bulk"`` and
+    ``"tail"``. Undefined values (a constant quantity) are NaN, without
+    ArviZ's RuntimeWarning.
+
+    Parameters
+    ----------
+    draws : array_like, shape (n_chains, n_draws)
+
+    Returns
+    -------
+    dict
+        ``rhat``, ``ess_bulk`` and ``ess_tail``, floats (NaN where undefined).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> checks = convergence(np.random.default_rng(0).normal(size=(4, 500)))
+    >>> sorted(checks), round(checks["rhat"], 2)
+    (['ess_bulk', 'ess_tail', 'rhat'], 1.0)
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {"rhat": float(az.rhat(draws)), "ess_bulk": float(az.ess(draws, method="bulk")),
+                "ess_tail": float(az.ess(draws, method="tail"))}
 
 
 def sampler_efficiency(idata, var_names, *, max_treedepth: int = 10) -> dict:
@@ -504,6 +540,12 @@ def group_slopes(group, x, y) -> np.ndarray:
     numpy.ndarray, shape (..., J)
         :math:`\\sum_{i \\in j} (x_i - \\bar x_j)(y_i - \\bar y_j) / \\sum_{i \\in j} (x_i - \\bar x_j)^2`
         for every group j.
+
+    Raises
+    ------
+    ValueError
+        Shapes that differ, group indices that are not whole numbers >= 1, or
+        values that are not finite.
     """
     group = np.asarray(group)
     try:

@@ -11,16 +11,22 @@
   body carries the same step numbers.
 * :func:`leapfrog`: the integrator of Hamiltonian Monte Carlo, the
   family of samplers that Stan uses.
+
+The proposals (:class:`RandomWalk`, :class:`LogNormalWalk`, the
+:class:`Proposal` protocol) live in :mod:`bhm.proposals` and are importable
+from here.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from bhm._validation import real, whole_number
+from bhm._validation import rng as rng_of
+from bhm.proposals import LogNormalWalk, Proposal, RandomWalk, _StepProposal
 
 __all__ = [
     "LogNormalWalk",
@@ -32,7 +38,6 @@ __all__ = [
     "metropolis_hastings",
 ]
 
-_LOG_2PI = float(np.log(2.0 * np.pi))
 
 # Random numbers are drawn in blocks of at most _MAX_BLOCK iterations and
 # at most about _BLOCK_FLOATS normal variates, so that memory stays small
@@ -41,186 +46,6 @@ _MAX_BLOCK = 256
 _BLOCK_FLOATS = 2**17
 
 
-@runtime_checkable
-class Proposal(Protocol):
-    """Protocol of a proposal distribution :math:`q(x^* \\mid x)`.
-
-    Any object with these members can be passed as ``proposal`` to
-    :func:`metropolis_hastings`.
-
-    Attributes
-    ----------
-    symmetric : bool
-        True if :math:`q(x^* \\mid x) = q(x \\mid x^*)` for all
-        :math:`x, x^*`. The sampler then skips the Hastings term, which
-        cancels exactly.
-        Objects without this attribute are treated as asymmetric.
-
-    Notes
-    -----
-    ``draw(x, rng)`` takes the current states ``x`` of shape
-    ``(n_chains, n_params)`` and a :class:`numpy.random.Generator` and
-    returns candidates ``x_star`` (:math:`x^*`) of the same shape, one
-    per chain.
-
-    ``log_density(x_star, x)`` returns :math:`\\log q(x^* \\mid x)` of
-    shape ``(n_chains,)``, the log density of proposing ``x_star`` from
-    ``x``, summed over parameters. It must be exact up to a constant that
-    depends on neither :math:`x` nor :math:`x^*`; the sampler evaluates
-    it in both directions.
-
-    An optional ``in_support(x)`` returning a boolean array of shape
-    ``(n_chains,)`` lets the sampler check that the proposal can move
-    from the start (a multiplicative walk cannot leave a state <= 0).
-    Line 1 of the algorithm asks that the *target* be positive at the
-    start, :math:`\\pi(x_0) > 0`; the sampler checks that as well.
-    """
-
-    symmetric: bool
-
-    def draw(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Draw one candidate per chain from :math:`q(\\cdot \\mid x)`."""
-
-    def log_density(self, x_star: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Return :math:`\\log q(x^* \\mid x)` per chain."""
-
-
-class _StepProposal:
-    """Shared validation for the proposals with a Gaussian ``step``."""
-
-    def __init__(self, step=1.0):
-        self.step = _check_step(step)
-
-    def __repr__(self) -> str:
-        step = self.step.tolist() if self.step.ndim else float(self.step)
-        return f"{type(self).__name__}(step={step!r})"
-
-    def _check_dimension(self, n_params: int) -> None:
-        if self.step.ndim == 1 and self.step.shape[0] != n_params:
-            raise ValueError(
-                f"step must be a scalar or have length n_params = {n_params}; "
-                f"got shape {self.step.shape}"
-            )
-
-
-class RandomWalk(_StepProposal):
-    r"""Symmetric Gaussian random-walk proposal.
-
-    Parameters
-    ----------
-    step : float or array_like of shape (n_params,), default 1.0
-        Standard deviation of the increment, per parameter. All entries
-        must be finite and positive.
-
-    Notes
-    -----
-    The candidate is :math:`x^* = x + s\,z` with :math:`z \sim N(0, I)`,
-    so
-
-    .. math::
-
-        \log q(x^* \mid x) = \sum_k \left[-\log s_k - \tfrac12 \log 2\pi
-            - \frac{(x^*_k - x_k)^2}{2 s_k^2}\right].
-
-    Because :math:`q(x^* \mid x) = q(x \mid x^*)`, the attribute
-    ``symmetric`` is True and :func:`metropolis_hastings` skips the
-    Hastings term; :meth:`log_density` is still exact, so the proposal
-    can be checked or used by other code. With a ``RandomWalk``
-    (including the default proposal) the sampler draws the increments in
-    blocks instead of calling :meth:`draw` once per iteration.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bhm.mcmc import RandomWalk
-    >>> q = RandomWalk(0.5)
-    >>> x = np.zeros((3, 2))
-    >>> x_star = q.draw(x, np.random.default_rng(0))
-    >>> x_star.shape
-    (3, 2)
-    >>> bool(np.allclose(q.log_density(x_star, x), q.log_density(x, x_star)))
-    True
-    """
-
-    symmetric = True
-
-    def draw(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Return ``x + step * z`` with standard normal ``z``."""
-        return x + self.step * rng.standard_normal(np.shape(x))
-
-    def log_density(self, x_star: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Return :math:`\\log q(x^* \\mid x)` of shape ``(n_chains,)``."""
-        z = (np.asarray(x_star) - np.asarray(x)) / self.step
-        terms = -0.5 * z**2 - np.log(self.step) - 0.5 * _LOG_2PI
-        return np.sum(terms, axis=-1)
-
-    def in_support(self, x: np.ndarray) -> np.ndarray:
-        """Every finite point is in the support."""
-        return np.ones(np.shape(x)[0], dtype=bool)
-
-
-class LogNormalWalk(_StepProposal):
-    r"""Multiplicative random walk for positive parameters.
-
-    Parameters
-    ----------
-    step : float or array_like of shape (n_params,), default 1.0
-        Standard deviation of the increment of :math:`\log x`, per
-        parameter. All entries must be finite and positive.
-
-    Notes
-    -----
-    The candidate is :math:`x^* = x\,e^{s z}` with :math:`z \sim N(0, I)`,
-    so :math:`x^* \mid x` is log-normal:
-
-    .. math::
-
-        \log q(x^* \mid x) = \sum_k \left[-\log x^*_k - \log s_k
-            - \tfrac12 \log 2\pi
-            - \frac{(\log x^*_k - \log x_k)^2}{2 s_k^2}\right].
-
-    The quadratic term is symmetric in :math:`x` and :math:`x^*`, so the
-    Hastings ratio is
-    :math:`q(x \mid x^*) / q(x^* \mid x) = \prod_k x^*_k / x_k`. The
-    proposal is
-    not symmetric (``symmetric = False``): dropping this factor
-    (``hastings=False`` in :func:`metropolis_hastings`) makes the chain
-    converge to a density proportional to :math:`\pi(x) / \prod_k x_k`
-    instead of :math:`\pi(x)`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bhm.mcmc import LogNormalWalk
-    >>> q = LogNormalWalk(0.3)
-    >>> x = np.array([[1.0], [2.0]])
-    >>> x_star = q.draw(x, np.random.default_rng(1))
-    >>> ratio = np.exp(q.log_density(x, x_star) - q.log_density(x_star, x))
-    >>> bool(np.allclose(ratio, (x_star / x)[:, 0]))
-    True
-    """
-
-    symmetric = False
-
-    def draw(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Return ``x * exp(step * z)`` with standard normal ``z``."""
-        return x * np.exp(self.step * rng.standard_normal(np.shape(x)))
-
-    def log_density(self, x_star: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Return :math:`\\log q(x^* \\mid x)`; ``-inf`` if an ``x_star <= 0``."""
-        x_star = np.asarray(x_star, dtype=float)
-        x = np.asarray(x, dtype=float)
-        inside = np.all(x_star > 0, axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_star = np.log(x_star)
-            z = (log_star - np.log(x)) / self.step
-            terms = -log_star - np.log(self.step) - 0.5 * _LOG_2PI - 0.5 * z**2
-            out = np.sum(terms, axis=-1)
-        return np.where(inside, out, -np.inf)
-
-    def in_support(self, x: np.ndarray) -> np.ndarray:
-        """A state is in the support if every parameter is positive."""
-        return np.all(np.asarray(x) > 0, axis=-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -283,7 +108,7 @@ class MHResult:
         return az.from_dict(posterior=posterior)
 
 
-def metropolis_1d(log_target, x0, n_draws, step, seed=None):
+def metropolis_1d(log_target, x0, n_draws, step, seed):
     r"""One chain of random-walk Metropolis-Hastings, for one parameter.
 
     The teaching version of :func:`metropolis_hastings`, which runs the
@@ -300,7 +125,8 @@ def metropolis_1d(log_target, x0, n_draws, step, seed=None):
         The number of iterations T >= 1.
     step : float
         The sd of the Gaussian random walk, > 0.
-    seed : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator
+        An int >= 0 or a generator (None is rejected: see :func:`metropolis_hastings`).
 
     Returns
     -------
@@ -337,7 +163,7 @@ def metropolis_hastings(
     step=None,
     proposal=None,
     hastings=True,
-    seed=None,
+    seed,
 ) -> MHResult:
     r"""Run vectorised Metropolis-Hastings chains.
 
@@ -366,9 +192,10 @@ def metropolis_hastings(
         :math:`q(x_t \mid x^*) / q(x^* \mid x_t)`.
         ``False`` drops it, which is wrong for an asymmetric proposal and
         is only meant to demonstrate that.
-    seed : int or numpy.random.Generator, optional
-        Seed or generator; the same seed gives bit-identical draws. A
-        generator passed in is advanced.
+    seed : int or numpy.random.Generator
+        Seed (an int >= 0) or generator; the same seed gives bit-identical
+        draws. A generator passed in is advanced. None is rejected: an
+        unseeded run could not be repeated.
 
     Returns
     -------
@@ -444,7 +271,7 @@ def metropolis_hastings(
     proposal = _resolve_proposal(step, proposal, n_params)
     if not isinstance(hastings, (bool, np.bool_)):
         raise ValueError(f"hastings must be True or False; got {hastings!r}")
-    rng = _check_seed(seed)
+    rng = rng_of(seed)
 
     # 1: initialise x_0 where pi(x_0) > 0 (and where the proposal can move)
     _check_start_in_support(proposal, x)
@@ -586,7 +413,7 @@ def leapfrog(grad_log_target, x0, p0, step_size, n_steps):
 
 
 def _log_acceptance(log_pi_x, log_pi_star, log_q_x_given_star=None,
-                    log_q_star_given_x=None, *, out=None):
+                    log_q_star_given_x=None):
     r"""Log acceptance probability of Metropolis-Hastings.
 
     .. math::
@@ -595,13 +422,13 @@ def _log_acceptance(log_pi_x, log_pi_star, log_q_x_given_star=None,
                        + \log q(x \mid x^*) - \log q(x^* \mid x),\ 0\}
 
     The two proposal terms are omitted when None (symmetric proposal).
-    Works elementwise on arrays; ``out`` receives the result if given.
+    Works elementwise on arrays.
     """
-    log_ratio = np.subtract(log_pi_star, log_pi_x, out=out)
+    log_ratio = np.subtract(log_pi_star, log_pi_x)
     if log_q_x_given_star is not None:
-        log_ratio = np.add(log_ratio, log_q_x_given_star, out=out)
-        log_ratio = np.subtract(log_ratio, log_q_star_given_x, out=out)
-    return np.minimum(log_ratio, 0.0, out=out)
+        log_ratio = np.add(log_ratio, log_q_x_given_star)
+        log_ratio = np.subtract(log_ratio, log_q_star_given_x)
+    return np.minimum(log_ratio, 0.0)
 
 
 def _draw(proposal, x, rng, t):
@@ -673,25 +500,9 @@ def _check_x0(x0):
 
 
 def _check_n_draws(n_draws, name="n_draws"):
-    if isinstance(n_draws, (bool, np.bool_)) or not isinstance(n_draws, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= 1; got {n_draws!r}")
-    if n_draws < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {n_draws}")
-    return int(n_draws)
+    return whole_number(n_draws, name, 1)
 
 
-def _check_step(step):
-    try:
-        s = np.array(step, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"step must be a positive number or 1-D array; got {step!r}") from None
-    if s.ndim > 1 or s.size == 0:
-        raise ValueError(
-            f"step must be a scalar or 1-D array of length n_params; got shape {s.shape}"
-        )
-    if not (np.all(np.isfinite(s)) and np.all(s > 0)):
-        raise ValueError(f"step must be finite and > 0; got {step!r}")
-    return s
 
 
 def _resolve_proposal(step, proposal, n_params):
@@ -707,17 +518,6 @@ def _resolve_proposal(step, proposal, n_params):
     if isinstance(proposal, _StepProposal):
         proposal._check_dimension(n_params)
     return proposal
-
-
-def _check_seed(seed):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    is_int = isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_))
-    if seed is None or (is_int and seed >= 0):
-        return np.random.default_rng(seed)
-    raise ValueError(
-        f"seed must be None, a non-negative int or a numpy.random.Generator; got {seed!r}"
-    )
 
 
 def _check_start_in_support(proposal, x):
@@ -764,11 +564,11 @@ def _start_1d(log_target, x0, n_draws, step, seed):
         raise ValueError(f"log_target must be callable; got {type(log_target).__name__}")
     x = _finite_scalar(x0, "x0")
     _check_n_draws(n_draws)
-    if not (_is_real(step) and math.isfinite(step) and step > 0):
+    if not (real(step) and math.isfinite(step) and step > 0):
         raise ValueError(f"step must be a finite number > 0; got {step!r}")
-    rng = _check_seed(seed)
+    rng = rng_of(seed)
     value = log_target(x)
-    if not _is_real(value):
+    if not real(value):
         raise ValueError(
             f"log_target must return one float; got {type(value).__name__} at x0"
         )
@@ -780,17 +580,8 @@ def _start_1d(log_target, x0, n_draws, step, seed):
     return rng, x, float(value)
 
 
-def _is_real(value):
-    """True for a real number (Python or NumPy scalar or 0-d array), not a bool."""
-    if isinstance(value, (bool, np.bool_)):
-        return False
-    return isinstance(value, numbers.Real) or (
-        isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf"
-    )
-
-
 def _finite_scalar(value, name):
-    if not _is_real(value) or not math.isfinite(value):
+    if not real(value) or not math.isfinite(value):
         raise ValueError(f"{name} must be one finite number; got {value!r}")
     return float(value)
 
@@ -815,7 +606,7 @@ def _start_leapfrog(grad_log_target, x0, p0, step_size, n_steps):
     x, p = arrays
     if x.shape != p.shape:
         raise ValueError(f"x0 and p0 must have one shape; got {x.shape} and {p.shape}")
-    if not (_is_real(step_size) and math.isfinite(step_size) and step_size > 0):
+    if not (real(step_size) and math.isfinite(step_size) and step_size > 0):
         raise ValueError(f"step_size must be a finite number > 0; got {step_size!r}")
     _check_n_draws(n_steps, name="n_steps")
     gradient = np.asarray(grad_log_target(x.copy()), dtype=float)

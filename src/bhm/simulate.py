@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bhm._validation import finite, positive
+from bhm._validation import rng as _rng
+
 __all__ = [
     "Design", "draw_design", "group_sizes",
     "simulate_varying_slope", "simulate_varying_intercept", "simulate_varying_intercept_slope",
@@ -49,34 +52,36 @@ class Design:
         return self.u.size
 
 
-def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, (bool, float)) or seed is None:
-        raise ValueError(f"seed must be a whole number or a numpy Generator; got {seed!r}")
-    return np.random.default_rng(seed)
-
-
 def _check_parameters(*, locations: dict | None = None, scales: dict | None = None) -> None:
     """Locations must be finite numbers, scales finite and > 0; the error names the parameter."""
     for name, value in (locations or {}).items():
-        try:
-            ok = np.isfinite(float(value))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"{name} must be a finite number; got {value!r}")
+        finite(value, name)
     for name, value in (scales or {}).items():
-        try:
-            ok = np.isfinite(float(value)) and float(value) > 0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"{name} must be positive and finite; got {value!r}")
+        positive(value, name)
+
+
+def _check_design(design) -> None:
+    if not isinstance(design, Design):
+        raise ValueError(f"design must be a bhm.simulate.Design (from draw_design); got {type(design).__name__}")
 
 
 def group_sizes(sizes) -> np.ndarray:
-    """Validate group sizes: a 1-D array of whole numbers >= 1."""
+    """Validate group sizes: a 1-D array of whole numbers >= 1.
+
+    Parameters
+    ----------
+    sizes : array_like of int, shape (J,)
+        Individuals per group (a single number is one group).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (J,)
+
+    Raises
+    ------
+    ValueError
+        Not a 1-D array of whole numbers >= 1.
+    """
     sizes = np.atleast_1d(np.asarray(sizes))
     if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
         raise ValueError(f"group sizes must be whole numbers >= 1, one per group; got {sizes!r}")
@@ -99,6 +104,12 @@ def draw_design(sizes, *, x_loc=0.0, x_scale=3.0, u_loc=0.0, u_scale=3.0, seed) 
     Returns
     -------
     Design
+
+    Raises
+    ------
+    ValueError
+        Bad group sizes, a location that is not finite, a scale that is not
+        positive and finite, or a bad seed (each named).
     """
     sizes = group_sizes(sizes)
     _check_parameters(locations={"x_loc": x_loc, "u_loc": u_loc}, scales={"x_scale": x_scale, "u_scale": u_scale})
@@ -131,9 +142,13 @@ def simulate_varying_slope(design: Design, *, alpha=1.0, gamma_0=1.0, gamma_1=1.
     dict
         Stan data for ``varying_slope`` without the prior entries: ``N, J, group,
         x, y, u``, plus the true ``eta`` (shape (J,)) and ``beta`` (shape (J,)).
+
+    Raises
+    ------
+    ValueError
+        ``design`` not a :class:`Design`, a bad parameter or seed (named).
     """
-    if not isinstance(design, Design):
-        raise ValueError(f"design must be a bhm.simulate.Design (from draw_design); got {type(design).__name__}")
+    _check_design(design)
     _check_parameters(locations={"alpha": alpha, "gamma_0": gamma_0, "gamma_1": gamma_1},
                       scales={"sigma_b": sigma_b, "sigma_y": sigma_y})
     rng = _rng(seed)
@@ -173,9 +188,13 @@ def simulate_varying_intercept_slope_u(design: Design, *, gamma_0, gamma, tau, r
     dict
         Stan data ``N, J, group, x, y, u`` plus the truth: ``eta`` (shape (J, 2)),
         ``alpha`` and ``beta`` (shape (J,)).
+
+    Raises
+    ------
+    ValueError
+        ``design`` not a :class:`Design`, a bad parameter or seed (named).
     """
-    if not isinstance(design, Design):
-        raise ValueError(f"design must be a bhm.simulate.Design (from draw_design); got {type(design).__name__}")
+    _check_design(design)
     pairs = {}
     for name, value in (("gamma_0", gamma_0), ("gamma", gamma), ("tau", tau)):
         try:
@@ -205,10 +224,26 @@ def simulate_varying_intercept_slope_u(design: Design, *, gamma_0, gamma, tau, r
 def simulate_varying_intercept(sizes, *, mu_alpha, sigma_alpha, sigma_y, seed) -> dict:
     """Groups of the given sizes from y_i ~ N(alpha_j[i], sigma_y), alpha_j ~ N(mu_alpha, sigma_alpha).
 
+    Parameters
+    ----------
+    sizes : array_like of int, shape (J,)
+        Individuals per group.
+    mu_alpha : float
+        Mean of the group intercepts.
+    sigma_alpha, sigma_y : float
+        Sds of the intercepts and of the noise, > 0.
+    seed : int or numpy.random.Generator
+        An int >= 0 or a generator; None is rejected.
+
     Returns
     -------
     dict
         ``N, J, group`` (1-based), ``y`` (shape (N,)) and the true ``alpha`` (shape (J,)).
+
+    Raises
+    ------
+    ValueError
+        As for :func:`draw_design`.
     """
     sizes = group_sizes(sizes)
     _check_parameters(locations={"mu_alpha": mu_alpha}, scales={"sigma_alpha": sigma_alpha, "sigma_y": sigma_y})
@@ -227,11 +262,34 @@ def simulate_varying_intercept_slope(sizes, *, mu_alpha, mu_beta, sigma_alpha, s
     (sigma_alpha, sigma_beta) and correlation rho; x_i ~ Bernoulli(x_prob), like
     the GCSE data's indicator of a female student.
 
+    Parameters
+    ----------
+    sizes : array_like of int, shape (J,)
+        Individuals per group.
+    mu_alpha, mu_beta : float
+        Means of the group intercepts and slopes.
+    sigma_alpha, sigma_beta : float
+        Their sds, > 0.
+    rho : float
+        Their correlation, in (-1, 1).
+    sigma_y : float
+        Sd of the noise, > 0.
+    x_prob : float
+        P(x_i = 1), in [0, 1].
+    seed : int or numpy.random.Generator
+        An int >= 0 or a generator; None is rejected.
+
     Returns
     -------
     dict
         ``N, J, group`` (1-based), ``x``, ``y`` (shape (N,)) and the true
         ``alpha``, ``beta`` (shape (J,)).
+
+    Raises
+    ------
+    ValueError
+        As for :func:`draw_design`, or ``rho`` outside (-1, 1) or ``x_prob``
+        outside [0, 1].
     """
     sizes = group_sizes(sizes)
     _check_parameters(locations={"rho": rho})
