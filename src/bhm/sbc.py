@@ -856,8 +856,8 @@ GCSE_SAMPLER = {"chains": 4, "warmup": 200, "draws": 150}
 _GCSE_SEED = 20261201
 
 for _school in GCSE_SCHOOLS:
-    LABELS[f"alpha_{_school}"] = rf"$\alpha$ of {_school}"
-    LABELS[f"beta_{_school}"] = rf"$\beta$ of {_school}"
+    LABELS[f"alpha_{_school}"] = rf"$\alpha_{{{_school}}}$"
+    LABELS[f"beta_{_school}"] = rf"$\beta_{{{_school}}}$"
 
 
 def _gcse_design() -> pd.DataFrame:
