@@ -37,8 +37,18 @@ import subprocess
 import time
 from pathlib import Path
 
-from instructor.common import BUILD, CHROMIUM_ARGS, HTML, MATHJAX, ROOT, Page, chromium_executable, log, \
-    require_built_book, toc
+from instructor.common import (
+    BUILD,
+    CHROMIUM_ARGS,
+    HTML,
+    MATHJAX,
+    ROOT,
+    Page,
+    chromium_executable,
+    log,
+    require_built_book,
+    toc,
+)
 
 OUT = BUILD / "pdf" / "bayesian-hierarchical-models.pdf"
 WORK = BUILD / "pdf-work"
@@ -100,7 +110,8 @@ def body_html() -> str:
         for page in part.pages:
             if part.numbered:
                 number += 1
-                opener = (f'<p class="print-chapter-label"><a class="print-keep" href="#{anchor("part", str(index))}">{label}</a>'
+                part_href = anchor("part", str(index))
+                opener = (f'<p class="print-chapter-label"><a class="print-keep" href="#{part_href}">{label}</a>'
                           f' · Chapter {number}</p>')
                 block = page_block(page, "chapter", number=number, part=index)
                 pages.append(block.replace(">", ">" + opener, 1))
@@ -197,7 +208,7 @@ def front_html(outline: list[dict], parts: list[dict], pages: dict[str, int], bu
 
 def _built_note() -> str:
     index = HTML / "index.html"
-    date = dt.datetime.fromtimestamp(index.stat().st_mtime, tz=dt.timezone.utc).date().isoformat()
+    date = dt.datetime.fromtimestamp(index.stat().st_mtime, tz=dt.UTC).date().isoformat()
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True, check=True).stdout.strip()

@@ -53,8 +53,7 @@ from pathlib import Path
 import yaml
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from instructor.common import BUILD, HTML, MATHJAX, ROOT, Page, chapters, executed_notebook, log, \
-    require_built_book
+from instructor.common import BUILD, HTML, MATHJAX, ROOT, Page, chapters, executed_notebook, log, require_built_book
 
 OUT = BUILD / "slides"
 SPECS = Path(__file__).with_name("slides")

@@ -31,7 +31,8 @@ ROOT = Path(__file__).parents[1]
 PDF = ROOT / "_build" / "pdf" / "bayesian-hierarchical-models.pdf"
 HTML = ROOT / "_build" / "html"
 CHAPTERS = sorted((ROOT / "book").glob("0[0-9]_*.md"))
-RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\n]{0,80}\\[A-Za-z]+|\\(?:widehat|frac|mathcal|mathbb|sigma|mu|alpha|theta|sum|sqrt|hat|bar|"
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\n]{0,80}\\[A-Za-z]+|"
+                     r"\\(?:widehat|frac|mathcal|mathbb|sigma|mu|alpha|theta|sum|sqrt|hat|bar|"
                      r"operatorname|text|left|right|mid|sim|propto|infty)\b")
 
 

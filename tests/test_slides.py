@@ -181,7 +181,7 @@ def test_deck_loads_only_local_files(stem):
 @pytest.mark.parametrize("stem", CHAPTERS)
 def test_figures_come_from_the_executed_chapter(stem):
     """Every image of a deck is, byte for byte, a PNG that the executed chapter made."""
-    from instructor.common import Page, executed_notebook   # with the outputs myst-nb took from its cache
+    from instructor.common import Page, executed_notebook  # with the outputs myst-nb took from its cache
 
     notebook = executed_notebook(Page(f"book/{stem}", None, True))
     made = set()

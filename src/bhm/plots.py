@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
-__all__ = ["COLORS", "COLUMN_PX", "MIN_TEXT_PT", "use_style", "text_sizes_on_page", "density_triplet", "shrinkage", "pooling_panel", "caterpillar", "rank_histogram",
-           "rank_ecdf_difference", "funnel", "ppc_statistic", "sbc_ecdf",
-           "interval_comparison"]
+__all__ = ["COLORS", "COLUMN_PX", "MIN_TEXT_PT", "use_style", "text_sizes_on_page", "density_triplet",
+           "shrinkage", "pooling_panel", "caterpillar", "rank_histogram", "rank_ecdf_difference", "funnel",
+           "ppc_statistic", "sbc_ecdf", "interval_comparison"]
 
 #: Colour roles, the same on every page.
 COLORS = {

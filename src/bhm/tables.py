@@ -102,9 +102,10 @@ def show(frame, *, digits: dict | int | None = None, names: dict | None = None, 
     Parameters
     ----------
     frame : pandas.DataFrame or pandas.Series; a Series becomes one column.
-    digits : decimals per column (negative numbers get a real minus sign, U+2212) (keys are the original or the shown column
+    digits : decimals per column (keys are the original or the shown column
         names), or one number for every float column; by default ESS columns
         and ``df`` as whole numbers, R-hat with 3 decimals, other floats with 3.
+        Negative numbers get a real minus sign (U+2212).
     names : extra or overriding labels for columns and index entries
         (original identifier -> HTML); anything not named goes through ``symbol``.
     index_name : the index's heading (HTML); by default the index's own name, through ``symbol``

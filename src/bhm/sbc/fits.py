@@ -260,8 +260,8 @@ _GCSE_SEED = 20261201
 
 
 for _school in GCSE_SCHOOLS:
-    LABELS[f"alpha_{_school}"] = rf"$\alpha$ of {_school}"
-    LABELS[f"beta_{_school}"] = rf"$\beta$ of {_school}"
+    LABELS[f"alpha_{_school}"] = rf"$\alpha_{{{_school}}}$"
+    LABELS[f"beta_{_school}"] = rf"$\beta_{{{_school}}}$"
 
 
 def _gcse_design() -> pd.DataFrame:
