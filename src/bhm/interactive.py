@@ -23,6 +23,7 @@ import html
 import io
 import itertools
 import json
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +44,9 @@ class Control:
     name : str
         Identifier (letters, digits, ``_``), unique within the figure.
     label : str
-        Text shown beside the control.
+        Text shown beside the control, as HTML: the book's own strings, which
+        may typeset symbols (``σ<sub>α</sub>``); escape anything taken from data.
+        Screen readers get it without tags.
     values : sequence of str
         What each position shows (a slider's value, a button's text).
     kind : {"slider", "buttons"}
@@ -105,6 +108,48 @@ def _round(values, digits: int = 5):
 _SMALLEST_NORMAL = float(np.finfo(float).tiny)
 
 
+_GREEK_LETTERS = "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ"
+_SUPERSCRIPTS = str.maketrans("0123456789+-−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻")
+
+
+def _plain(text: str) -> str:
+    """The book's HTML labels as plain text: ``σ<sub>α</sub><sup>2</sup>`` -> ``σ_α²``, tags dropped.
+
+    For ``text`` in a figure's states, alt texts and aria-labels.
+    """
+    def sup(match):
+        body = match.group(1)
+        shown = body.translate(_SUPERSCRIPTS)
+        return shown if all(c != d for c, d in zip(body, shown)) else "^" + body
+
+    text = re.sub(r"</?i>", "", text)
+    text = re.sub(r"<sup>(.*?)</sup>", sup, text)
+    text = re.sub(r"<sub>(.*?)</sub>", r"_\1", text)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def _mathtext(text: str) -> str:
+    """The book's HTML labels as matplotlib mathtext, for the static versions.
+
+    ``<i>x</i>`` becomes ``$x$``, a letter with ``<sub>``/``<sup>`` a subscript
+    or superscript, and every Greek letter math; adjacent pieces merge, so
+    ``<i>y</i> = α<sub>j</sub>`` reads ``$y$ = $α_{j}$``.
+    """
+    def scripted(match):
+        base = re.sub(r"</?i>", "", match.group(1))
+        scripts = "".join(("_" if tag == "sub" else "^") + "{" + re.sub(r"<[^>]+>", "", body) + "}"
+                          for tag, body in re.findall(r"<(su[bp])>(.*?)</su[bp]>", match.group(2)))
+        return f"${base}{scripts}$"
+
+    text = re.sub(r"(<i>[^<]*</i>|[^\s<>])((?:<su[bp]>.*?</su[bp]>)+)", scripted, text)
+    text = re.sub(r"<i>(.*?)</i>", r"$\1$", text)
+    parts = text.split("$")
+    for k in range(0, len(parts), 2):          # outside math: Greek letters become math too
+        parts[k] = re.sub(f"([{_GREEK_LETTERS}])", r"$\1$", parts[k])
+    text = "$".join(parts).replace("$$", "")
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
 def _png(fallback_figure) -> str:
     buffer = io.BytesIO()
     fallback_figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
@@ -124,7 +169,10 @@ def interactive_figure(fig, controls: list[Control], states: dict, *, figure_id:
         Key: a tuple of positions, one per control (every combination must be
         present). Value: a dict with ``"traces"``, a dict mapping a trace's
         index to the arrays to set (``{"x": ..., "y": ...}``), and ``"text"``,
-        the line shown under the controls.
+        the line shown under the controls, as plain text; or ``"html"``, that
+        line as HTML (the book's own strings, e.g. ``σ<sub>α</sub>``; nothing
+        in it is escaped), shown instead of ``"text"``, which then defaults to
+        its plain-text reading.
     figure_id : str
         A fixed id (letters, digits, ``-``), unique on the page: fixed ids keep
         the page identical from build to build.
@@ -153,11 +201,12 @@ def interactive_figure(fig, controls: list[Control], states: dict, *, figure_id:
         traces = state.get("traces", {})
         if any(not 0 <= int(index) < len(fig.data) for index in traces):
             raise ValueError(f"state {key} updates a trace that the figure does not have")
-        table[",".join(map(str, key))] = {
-            "traces": {str(index): {axis: _round(values) for axis, values in update.items()}
-                       for index, update in traces.items()},
-            "text": str(state.get("text", "")),
-        }
+        entry = {"traces": {str(index): {axis: _round(values) for axis, values in update.items()}
+                            for index, update in traces.items()}}
+        if "html" in state:
+            entry["html"] = str(state["html"])
+        entry["text"] = str(state["text"]) if "text" in state else _plain(entry.get("html", ""))
+        table[",".join(map(str, key))] = entry
     fig.update_layout(autosize=True)  # fill the column (plotly.js draws 700 px wide otherwise)
     plot_div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"{figure_id}-plot", default_width="100%",
                            config={"displaylogo": False, "responsive": True})
@@ -165,18 +214,20 @@ def interactive_figure(fig, controls: list[Control], states: dict, *, figure_id:
     for control in controls:
         if control.kind == "slider":
             control_html.append(
-                f'<label class="bhm-control">{html.escape(control.label)} '
+                f'<label class="bhm-control">{control.label} '
                 f'<input type="range" name="{control.name}" min="0" max="{len(control.values) - 1}" step="1" '
-                f'value="{control.start}" aria-label="{html.escape(control.label)}"> '
+                f'value="{control.start}" aria-label="{html.escape(_plain(control.label))}"> '
                 f'<output>{html.escape(str(control.values[control.start]))}</output></label>')
         else:
             buttons = "".join(
                 f'<button type="button" name="{control.name}" value="{k}" '
                 f'aria-pressed="{"true" if k == control.start else "false"}">{html.escape(str(v))}</button>'
                 for k, v in enumerate(control.values))
-            control_html.append(f'<div class="bhm-control" role="group" aria-label="{html.escape(control.label)}">'
-                                f'{html.escape(control.label)} {buttons}</div>')
+            control_html.append(f'<div class="bhm-control" role="group" '
+                                f'aria-label="{html.escape(_plain(control.label))}">{control.label} {buttons}</div>')
     start_key = ",".join(str(c.start) for c in controls)
+    first = table[start_key]
+    readout = first["html"] if "html" in first else html.escape(first["text"])
     spec = {"plot": f"{figure_id}-plot", "controls": [{"name": c.name, "kind": c.kind,
                                                        "values": [str(v) for v in c.values]} for c in controls],
             "states": table}
@@ -184,7 +235,7 @@ def interactive_figure(fig, controls: list[Control], states: dict, *, figure_id:
     return InteractiveFigure(
         f'<div class="{PLOTLY_CLASS}" id="{figure_id}">'
         f'<div class="bhm-live" hidden>{"".join(control_html)}'
-        f'<p class="bhm-readout">{html.escape(table[start_key]["text"])}</p>{plot_div}</div>'
+        f'<p class="bhm-readout">{readout}</p>{plot_div}</div>'
         f'<div class="bhm-fallback"><img alt="{html.escape(alt)}" '
         f'src="data:image/png;base64,{_png(fallback_figure)}"></div>'
         f'<script>{script}</script></div>'
@@ -216,7 +267,7 @@ _SCRIPT = """(function () {
       Object.keys(state.traces[index]).forEach(function (axis) { change[axis] = [state.traces[index][axis]]; });
       Plotly.restyle(plot, change, [Number(index)]);
     });
-    readout.textContent = state.text;
+    if (state.html !== undefined) { readout.innerHTML = state.html; } else { readout.textContent = state.text; }
   }
   spec.controls.forEach(function (c) {
     if (c.kind === "slider") {
@@ -304,7 +355,7 @@ def conjugate_explorer(y_all, *, sigma: float, mu0: float, n_values, sigma0_valu
     fallback, ax = plt.subplots(figsize=(7, 3.2))
     plots.density_triplet(ax, grid, prior=first["traces"][0]["y"], likelihood=first["traces"][1]["y"],
                           posterior=first["traces"][2]["y"], xlabel="mean score $\\mu$ (points)")
-    ax.set_title(first["text"], fontsize=8)
+    ax.set_title(first["text"], fontsize=9)
     plt.close(fallback)
     controls = [Control("n", "students n", tuple(str(n) for n in n_values), start=start[0]),
                 Control("sigma0", "prior sd σ₀ (points)", tuple(f"{s:g}" for s in sigma0_values),
@@ -332,7 +383,9 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
         of the group means as sigma_alpha grows).
     marked : float
         The posterior's value of the sd, marked on the slider's readout.
-    marked_label, ylabel : str
+    marked_label : str
+        What the mark says, as HTML (e.g. ``posterior mean of σ<sub>α</sub>, 7.0``).
+    ylabel : str
     figure_id : str
     start : int
         Initial slider position.
@@ -356,12 +409,13 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
     states = {}
     nearest = int(np.argmin(np.abs(np.log(sigma_values) - np.log(marked))))
     for s, value in enumerate(sigma_values):
-        note = f"  <- {marked_label}" if s == nearest else ""
+        note = f" ← {marked_label}" if s == nearest else ""
+        moved = np.mean(np.abs(means[s] - overall[s]) / np.maximum(np.abs(ybar - overall[s]), 1e-12))
         states[(s,)] = {"traces": {1: {"y": means[s]}, 2: {"y": [overall[s], overall[s]]}},
-                        "text": f"σ_α = {value:.3g} points: estimates moved "
-                                f"{np.mean(np.abs(means[s] - overall[s]) / np.maximum(np.abs(ybar - overall[s]), 1e-12)):.0%} "
+                        "html": f"σ<sub>α</sub> = {value:.3g} points: estimates moved {moved:.0%} "
                                 f"of the way to the groups' own means on average{note}"}
-    hover = [f"group {j + 1}<br>n = {int(k)}<br>own mean {m:.1f} points" for j, (k, m) in enumerate(zip(n, ybar))]
+    hover = [f"group {j + 1}<br><i>n</i> = {int(k)}<br>own mean {m:.1f} points"
+             for j, (k, m) in enumerate(zip(n, ybar))]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=_round(x), y=_round(ybar), mode="markers", name="no pooling (own mean)",
                              marker={"color": colors["none"], "size": 7}, text=hover,
@@ -370,10 +424,11 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
                              marker={"color": colors["partial"], "size": 8, "symbol": "diamond"}, text=hover,
                              hovertemplate="%{text}<br>estimate %{y:.1f} points<extra></extra>"))
     fig.add_trace(go.Scatter(x=[float(n.min() * 0.8), float(n.max() * 1.2)], y=[float(overall[start])] * 2,
-                             mode="lines", name="E[μ_α | σ_α, y]",
+                             mode="lines", name=_TARGET,
                              line={"color": colors["partial"], "width": 2, "dash": "dash"},
-                             hovertemplate="E[μ_α | σ_α, y] %{y:.1f} points<extra></extra>"))
-    fig.update_layout(xaxis={"title": "group size n_j (log scale)", "type": "log"}, yaxis_title=ylabel, height=400,
+                             hovertemplate=_TARGET + " %{y:.1f} points<extra></extra>"))
+    fig.update_layout(xaxis={"title": "group size <i>n</i><sub><i>j</i></sub> (log scale)", "type": "log"},
+                      yaxis_title=ylabel, height=400,
                       margin={"l": 60, "r": 20, "t": 20, "b": 50}, template="plotly_white",
                       legend={"orientation": "h", "y": 1.08})
     fallback, ax = plt.subplots(figsize=(7, 3.4))
@@ -381,12 +436,16 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
     grand_mean = float(np.sum(n * ybar) / np.sum(n))
     plots.shrinkage(ax, x, ybar, means[start], grand_mean, ylabel=ylabel, target=float(overall[start]),
                     target_label=r"$E[\mu_\alpha \mid \sigma_\alpha, y]$")
-    ax.set_title(states[(start,)]["text"].replace("  <- ", "\n"), fontsize=9)
+    ax.set_title(_mathtext(states[(start,)]["html"]).replace(" ← ", "\n"), fontsize=9)
     plt.close(fallback)
-    control = Control("sigma_alpha", "group-level sd σ_α (points)",
+    control = Control("sigma_alpha", "group-level sd σ<sub>α</sub> (points)",
                       tuple(f"{v:.3g}" for v in sigma_values), start=start)
     return interactive_figure(fig, [control], states, figure_id=figure_id, fallback_figure=fallback,
                               alt="Group estimates at σ_α = " + f"{sigma_values[start]:.3g} points")
+
+
+#: The pooling slider's target line: the posterior mean of the population mean given the sd.
+_TARGET = "E[μ<sub>α</sub> | σ<sub>α</sub>, <i>y</i>]"
 
 
 def _group_palette(J: int) -> list[str]:
@@ -412,10 +471,14 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
         Model name -> (intercepts, slopes), each of shape (J,): every group's
         fitted line under that model (for complete pooling, J equal lines).
     sizes : array_like of int, shape (J,)
-    figure_id, xlabel, ylabel : str
+    figure_id : str
+    xlabel, ylabel : str
+        Axis titles, as HTML (``<i>x</i>``; typeset with mathtext in the static version).
     equations : dict, optional
-        Model name -> its equation as plain text (e.g. "y = α[j] + β x"),
-        shown in the readout of that step and in the static version.
+        Model name -> its equation as HTML, e.g. ``<i>y</i> = α<sub><i>j</i></sub> + β<i>x</i>``
+        (the book's own strings: ``<i>``, ``<sub>``, ``<sup>`` and Greek
+        letters), shown in the readout of that step and, typeset with
+        mathtext, in the static version's panel titles.
 
     Each group has its own colour (a qualitative palette, at most 20 groups),
     in the live figure, its legend and the static version alike.
@@ -448,9 +511,10 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
     except ValueError:
         raise ValueError(f"each of lines' values must be (intercepts, slopes), numbers or arrays of shape ({J},)") from None
 
-    def span(values):
+    def span(values):   # a real minus sign: the readout is typeset text
         low, high = values.min(), values.max()
-        return f"{low:.2f}" if np.isclose(low, high) else f"from {low:.2f} to {high:.2f}"
+        text = f"{low:.2f}" if np.isclose(low, high) else f"from {low:.2f} to {high:.2f}"
+        return text.replace("-", "−")
 
     readouts = {}
     for m, name in enumerate(names):
@@ -458,13 +522,13 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
         equation = f" {equations[name]}." if name in equations else ""
         readouts[name] = f"{name}:{equation} Intercepts {span(intercepts)}, slopes {span(slopes)}."
         states[(m,)] = {"traces": {J + j: {"y": intercepts[j] + slopes[j] * ends} for j in range(J)},
-                        "text": readouts[name]}
+                        "html": readouts[name]}
     intercepts, slopes = (np.asarray(v, dtype=float) for v in lines[names[0]])
     for j in range(J):
         fig.add_trace(go.Scatter(x=_round(ends), y=_round(intercepts[j] + slopes[j] * ends), mode="lines",
                                  showlegend=False, legendgroup=str(j), line={"color": palette[j], "width": 2.5},
-                                 hovertemplate=f"group {j + 1} (n = {int(sizes[j])})<br>x %{{x:.2f}}, "
-                                               f"fitted y %{{y:.2f}}<extra></extra>"))
+                                 hovertemplate=f"group {j + 1} (<i>n</i> = {int(sizes[j])})<br><i>x</i> %{{x:.2f}}, "
+                                               f"fitted <i>y</i> %{{y:.2f}}<extra></extra>"))
     fig.update_layout(xaxis_title=xlabel, yaxis_title=ylabel, height=460, template="plotly_white",
                       margin={"l": 60, "r": 20, "t": 20, "b": 50},
                       legend={"orientation": "h", "y": -0.18, "font": {"size": 12}})
@@ -479,18 +543,18 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
             mine = group == j + 1
             ax.scatter(x[mine], y[mine], s=10, color=palette[j], alpha=0.75, lw=0)
             ax.plot(ends, a[j] + b[j] * ends, lw=1.5, color=palette[j])
-        ax.set_title(name + (f"\n{equations[name]}" if name in equations else ""), fontsize=9)
+        ax.set_title(name + (f"\n{_mathtext(equations[name])}" if name in equations else ""), fontsize=9)
     for ax in axes[len(names):]:
         ax.axis("off")
     handles = [plt.Line2D([], [], color=palette[j], marker="o", lw=1.5, label=f"group {j + 1} (n = {int(sizes[j])})")
                for j in range(J)]
     axes[-1].legend(handles=handles, loc="center", ncols=2, fontsize=9, frameon=False)
-    fallback.supxlabel(xlabel, fontsize=10)
-    fallback.supylabel(ylabel, fontsize=10)
+    fallback.supxlabel(_mathtext(xlabel), fontsize=10)
+    fallback.supylabel(_mathtext(ylabel), fontsize=10)
     plt.close(fallback)
     control = Control("model", "model", tuple(names), kind="buttons")
     return interactive_figure(fig, [control], states, figure_id=figure_id, fallback_figure=fallback,
-                              alt="The group lines of each model: " + "; ".join(readouts.values()))
+                              alt="The group lines of each model: " + "; ".join(map(_plain, readouts.values())))
 
 
 def school_explorer(boys, girls, *, schools, complete, partial, notes=None, figure_id: str, ylabel: str,
@@ -586,7 +650,7 @@ def school_explorer(boys, girls, *, schools, complete, partial, notes=None, figu
     plots.pooling_panel(ax, boys[start], girls[start], complete=tuple(complete),
                         none=(own[0], own[1] - own[0]), partial=tuple(partial[start]),
                         title=f"school {schools[start]}", ylabel=ylabel)
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="lower right", fontsize=9)
     plt.close(fallback)
     control = Control("school", label, tuple(str(s) for s in schools), start=start)
     return interactive_figure(fig, [control], states, figure_id=figure_id, fallback_figure=fallback,
