@@ -49,3 +49,8 @@ def test_negative_numbers_get_a_real_minus_and_multiindex_rows_work():
     shown = tables.show(pd.DataFrame({"value": [-0.5, 2.0]}, index=rows), index_name="ignored")
     assert "<td>−0.500</td>" in shown.html and "-0.5" not in shown.html
     assert "σ<sub>a</sub>" in shown.html and "parameter" in shown.html
+
+
+def test_named_labels_keep_their_subscript_in_plain_text():
+    shown = tables.show(pd.DataFrame({"x": [1.0]}, index=["s"]), names={"s": "σ<sub>b</sub>"})
+    assert "σ_b" in shown.text and "σ<sub>b</sub>" in shown.html

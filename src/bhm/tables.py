@@ -133,7 +133,7 @@ def show(frame, *, digits: dict | int | None = None, names: dict | None = None, 
         if isinstance(key, tuple):
             return tuple(label(part, html_tags) for part in key)
         if key in names:
-            return names[key] if html_tags else re.sub(r"</?su[bp]>", "", names[key]).replace("<sub>", "_")
+            return names[key] if html_tags else re.sub(r"</?su[bp]>", "", names[key].replace("<sub>", "_"))
         return symbol(key, html_tags=html_tags)
 
     def decimals(column):
