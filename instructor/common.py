@@ -21,8 +21,8 @@ HTML = BUILD / "html"
 EXECUTED = BUILD / "jupyter_execute"
 MATHJAX = BUILD / "assets" / "mathjax"      # the Makefile's MATHJAX rule: MathJax 3 from npm
 
-# The same switches as tests/test_browser.py: no sandbox (root in CI), nothing in the background that
-# would reach the network.
+# Every Chromium the project starts (the PDF, the slides and their tests, tests/test_browser.py): no sandbox
+# (root in CI), nothing in the background that would reach the network.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

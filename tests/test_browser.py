@@ -35,21 +35,12 @@ from urllib.parse import urlsplit
 import jupytext
 import pytest
 import yaml
+from instructor.common import CHROMIUM_ARGS  # one set of switches for every Chromium the project starts
 
 ROOT = Path(__file__).parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-proxy-server",
-]
 TIMEOUT_MS = 60_000
 
 
