@@ -52,6 +52,12 @@ class Control:
     kind : {"slider", "buttons"}
     start : int
         Initial position.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``kind``, a ``name`` with other characters, fewer than two
+        positions, or a ``start`` that is not a position.
     """
 
     name: str
@@ -73,7 +79,14 @@ class Control:
 
 @dataclass(frozen=True)
 class InteractiveFigure:
-    """The HTML of an interactive figure; displays itself in Jupyter and in the book."""
+    """The HTML of an interactive figure; displays itself in Jupyter and in the book.
+
+    Attributes
+    ----------
+    html : str
+        One self-contained HTML block: controls, readout, plotly figure,
+        fallback image and script. Its ``repr`` is its length and a hash.
+    """
 
     html: str
 
@@ -185,6 +198,13 @@ def interactive_figure(fig, controls: list[Control], states: dict, *, figure_id:
     -------
     InteractiveFigure
         Displays as HTML.
+
+    Raises
+    ------
+    ValueError
+        A ``figure_id`` with other characters, two controls of one name, a
+        combination of positions without a state, or a state that updates a
+        trace the figure does not have.
     """
     if not figure_id.replace("-", "").isalnum():
         raise ValueError(f"figure_id must be letters, digits and -; got {figure_id!r}")
@@ -315,9 +335,23 @@ def conjugate_explorer(y_all, *, sigma: float, mu0: float, n_values, sigma0_valu
     grid : array_like, shape (g,)
         Values of mu at which the densities are drawn.
     figure_id : str
+        A fixed id (letters, digits, ``-``), unique on the page.
     start : pair of int
         Initial positions (indices into ``n_values`` and ``sigma0_values``) of the two sliders.
 
+    Returns
+    -------
+    InteractiveFigure
+        Displays as HTML in Jupyter and in the book.
+
+    Raises
+    ------
+    ValueError
+        From :mod:`bhm.conjugate`: ``sigma`` or a ``sigma0`` not positive and
+        finite, ``mu0`` not finite, or the first n observations empty or not finite.
+
+    Notes
+    -----
     The labels and the readout use the symbols μ, σ₀ and α (plotly and
     matplotlib draw unicode).
     """
@@ -386,9 +420,22 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
     marked_label : str
         What the mark says, as HTML (e.g. ``posterior mean of σ<sub>α</sub>, 7.0``).
     ylabel : str
+        Label of the estimate axis, with units.
     figure_id : str
+        A fixed id (letters, digits, ``-``), unique on the page.
     start : int
         Initial slider position.
+
+    Returns
+    -------
+    InteractiveFigure
+        Displays as HTML in Jupyter and in the book.
+
+    Raises
+    ------
+    ValueError
+        ``means`` not of shape (S, J) or ``overall`` not of shape (S,); a
+        group size <= 0 (from :func:`bhm.plots.shrinkage`).
     """
     import matplotlib.pyplot as plt
     import plotly.graph_objects as go
@@ -465,13 +512,16 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
     Parameters
     ----------
     x, y : array_like, shape (N,)
+        The data: predictor and outcome of each point.
     group : array_like of int, shape (N,)
         1-based group of each point.
     lines : dict
         Model name -> (intercepts, slopes), each of shape (J,): every group's
         fitted line under that model (for complete pooling, J equal lines).
     sizes : array_like of int, shape (J,)
+        Number of points per group (shown in the legend); its length sets J.
     figure_id : str
+        A fixed id (letters, digits, ``-``), unique on the page.
     xlabel, ylabel : str
         Axis titles, as HTML (``<i>x</i>``; typeset with mathtext in the static version).
     equations : dict, optional
@@ -480,6 +530,20 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
         letters), shown in the readout of that step and, typeset with
         mathtext, in the static version's panel titles.
 
+    Returns
+    -------
+    InteractiveFigure
+        Displays as HTML in Jupyter and in the book.
+
+    Raises
+    ------
+    ValueError
+        An equation for a model that ``lines`` does not have, a value of
+        ``lines`` that is not numbers or arrays of shape (J,), or more than 20
+        groups.
+
+    Notes
+    -----
     Each group has its own colour (a qualitative palette, at most 20 groups),
     in the live figure, its legend and the static version alike.
     """
@@ -573,12 +637,29 @@ def school_explorer(boys, girls, *, schools, complete, partial, notes=None, figu
         Each school's partial-pooling (intercept, slope), e.g. posterior means.
     notes : sequence of str, length J, optional
         A line per school appended to the readout (e.g. its posterior rank).
-    figure_id, ylabel : str
+    figure_id : str
+        A fixed id (letters, digits, ``-``), unique on the page.
+    ylabel : str
+        Label of the outcome axis, with units.
     label : str
         The slider's label (say how the schools are ordered).
     start : int
         Initial slider position.
 
+    Returns
+    -------
+    InteractiveFigure
+        Displays as HTML in Jupyter and in the book.
+
+    Raises
+    ------
+    ValueError
+        ``boys``, ``girls`` or ``notes`` not one entry per school, outcomes
+        that are not finite, a school without students, or ``complete`` and
+        ``partial`` not finite or not of shapes (2,) and (J, 2).
+
+    Notes
+    -----
     The no-pooling line joins the school's own two means; a school with one
     gender only has a single own mean and no line.
     """
@@ -673,10 +754,16 @@ def gcse_school_explorer(df, idata, *, figure_id: str, start_school: str, ranks=
     idata : arviz.InferenceData
         From ``gcse.fit_bayes`` on ``df``.
     figure_id : str
+        A fixed id (letters, digits, ``-``), unique on the page.
     start_school : str
         The school shown first.
     ranks : numpy.ndarray, shape (draws, J), optional
         ``gcse.rank_draws(idata)``, if already computed.
+
+    Returns
+    -------
+    InteractiveFigure
+        Displays as HTML in Jupyter and in the book.
 
     Raises
     ------

@@ -62,13 +62,18 @@ def text_sizes_on_page(fig, renderer=None, *, column_px: float = COLUMN_PX) -> l
 
     Parameters
     ----------
-    fig : matplotlib.figure.Figure, drawn at least once (or pass ``renderer``).
-    renderer : the renderer of the draw; by default the figure's canvas's.
-    column_px : width of the page's text column in CSS px.
+    fig : matplotlib.figure.Figure
+        The figure, drawn at least once (or pass ``renderer``).
+    renderer : matplotlib.backend_bases.RendererBase, optional
+        The renderer of the draw; by default the figure's canvas's.
+    column_px : float
+        Width of the page's text column in CSS px.
 
     Returns
     -------
-    list of (points, text) pairs, one per visible non-empty text (tick labels included).
+    list of tuple (float, str)
+        (points, text), one pair per visible non-empty text of ``fig`` (tick
+        labels included), smallest first.
     """
     from matplotlib.text import Text
 
@@ -94,7 +99,18 @@ def _warn_on_small_text(event) -> None:
 
 
 def watch_text_size(fig) -> None:
-    """A matplotlib figure hook (``figure.hooks``): warn at every draw if ``fig`` shows text under MIN_TEXT_PT."""
+    """A matplotlib figure hook (``figure.hooks``): warn at every draw if ``fig`` shows text under MIN_TEXT_PT.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A new figure; pyplot calls the hook when it makes one.
+
+    Returns
+    -------
+    None
+        The warning (a ``UserWarning``) comes at each draw, naming the smallest text.
+    """
     fig.canvas.mpl_connect("draw_event", _warn_on_small_text)
 
 
@@ -105,6 +121,11 @@ def use_style() -> None:
     sets it), every figure made through pyplot also warns when a text of it
     would show on the page under ``MIN_TEXT_PT`` (see ``text_sizes_on_page``);
     the warning lands on the page and the browser test fails on it.
+
+    Returns
+    -------
+    None
+        The settings go into ``matplotlib.rcParams``.
     """
     import os
 
@@ -133,6 +154,7 @@ def density_triplet(ax, grid, *, prior, likelihood, posterior, xlabel: str):
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axis to draw on.
     grid : array_like, shape (g,)
         Values of the parameter.
     prior, likelihood, posterior : array_like, shape (g,)
@@ -140,6 +162,16 @@ def density_triplet(ax, grid, *, prior, likelihood, posterior, xlabel: str):
         so that the three share one scale.
     xlabel : str
         Label of the parameter axis, with units.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, drawn on.
+
+    Raises
+    ------
+    ValueError
+        An array not 1-D, empty, not finite, or of another length than ``grid``.
     """
     checked = _arrays("density_triplet", grid=grid, prior=prior, likelihood=likelihood, posterior=posterior)
     grid = checked["grid"]
@@ -159,6 +191,7 @@ def shrinkage(ax, sizes, no_pooling, partial_pooling, complete_pooling: float, *
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axis to draw on.
     sizes : array_like, shape (J,)
         Number of observations per group (x axis, log scale).
     no_pooling, partial_pooling : array_like, shape (J,)
@@ -175,6 +208,17 @@ def shrinkage(ax, sizes, no_pooling, partial_pooling, complete_pooling: float, *
     jitter : float
         Spread groups of equal size sideways by a factor of up to
         ``exp(±jitter)`` (fixed seed), so that their arrows do not overlap.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, drawn on.
+
+    Raises
+    ------
+    ValueError
+        An array not 1-D, empty, not finite, or of another length than
+        ``sizes``; a size <= 0; ``jitter`` outside [0, 1].
     """
     checked = _arrays("shrinkage", sizes=sizes, no_pooling=no_pooling, partial_pooling=partial_pooling)
     sizes, no_pooling, partial_pooling = checked["sizes"], checked["no_pooling"], checked["partial_pooling"]
@@ -208,6 +252,7 @@ def pooling_panel(ax, boys, girls, *, complete, none, partial, title: str, ylabe
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axis to draw on.
     boys, girls : array_like, shapes (n0,) and (n1,)
         The outcomes at x = 0 and x = 1, drawn as points (jittered sideways by
         up to ``jitter``, with a fixed ``seed``, so equal scores stay visible).
@@ -218,6 +263,21 @@ def pooling_panel(ax, boys, girls, *, complete, none, partial, title: str, ylabe
         Panel title (the group and its sizes).
     ylabel : str, optional
         Label of the outcome axis, with units.
+    jitter : float
+        Largest sideways shift of a point.
+    seed : int
+        Seed of the jitter.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, drawn on.
+
+    Raises
+    ------
+    ValueError
+        A line not a pair (or not finite, except ``none``), or outcomes not
+        1-D and finite.
     """
     import numpy as np
 
@@ -254,6 +314,7 @@ def caterpillar(ax, mean, lower, upper, *, average: float, xlabel: str, highligh
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axis to draw on.
     mean, lower, upper : array_like, shape (J,)
         Posterior means and interval bounds, in the order to draw (bottom to top).
     average : float
@@ -262,6 +323,17 @@ def caterpillar(ax, mean, lower, upper, *, average: float, xlabel: str, highligh
         Label of the estimate axis, with units.
     highlight : array_like of int, optional
         Positions (0-based, in the given order) drawn in the posterior colour.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, drawn on.
+
+    Raises
+    ------
+    ValueError
+        Arrays not 1-D, empty, not finite or of different lengths, or a mean
+        outside its interval.
     """
     import numpy as np
 
@@ -289,6 +361,7 @@ def rank_histogram(ax, ranks, *, n_draws: int, bins: int, prob: float = 0.99, ti
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axis to draw on.
     ranks : array_like of int, shape (R,)
         Ranks in 0..n_draws.
     n_draws : int
@@ -300,6 +373,18 @@ def rank_histogram(ax, ranks, *, n_draws: int, bins: int, prob: float = 0.99, ti
         uniformity (binomial quantiles; pointwise, so about ``(1 - prob) * bins``
         bins fall outside by chance).
     title : str, optional
+        Axis title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, drawn on.
+
+    Raises
+    ------
+    ValueError
+        ``ranks`` not 1-D, empty or not finite; a rank not a whole number in
+        0..n_draws; ``bins`` not dividing ``n_draws + 1``.
     """
     import numpy as np
     from scipy import stats
@@ -338,7 +423,9 @@ def rank_ecdf_difference(ax, ranks, *, n_draws: int, prob: float = 0.99, seed: i
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axis to draw on.
     ranks : array_like of int, shape (R,)
+        SBC ranks, one per replication.
     n_draws : int
         L: ranks lie in 0..L.
     prob : float
@@ -347,6 +434,16 @@ def rank_ecdf_difference(ax, ranks, *, n_draws: int, prob: float = 0.99, seed: i
         Seed of ArviZ's simulation of the band.
     label : str, optional
         Legend label of the curve.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, drawn on.
+
+    Raises
+    ------
+    ValueError
+        ``ranks`` not 1-D, empty or not finite, or outside 0..n_draws.
     """
     import arviz as az
     import numpy as np
@@ -381,6 +478,7 @@ def funnel(ax, effect, log_scale, divergent, *, xlabel: str, ylabel: str, title:
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axis to draw on.
     effect : array_like, shape (S,)
         Draws of one group effect (x axis).
     log_scale : array_like, shape (S,)
@@ -388,7 +486,20 @@ def funnel(ax, effect, log_scale, divergent, *, xlabel: str, ylabel: str, title:
     divergent : array_like of bool, shape (S,)
         Whether each draw ended a divergent transition.
     xlabel, ylabel : str
+        Axis labels.
     title : str, optional
+        Axis title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, drawn on.
+
+    Raises
+    ------
+    ValueError
+        ``effect`` or ``log_scale`` not 1-D, empty, not finite or of different
+        lengths; ``divergent`` not True/False or not one per draw.
     """
     import numpy as np
 
@@ -426,14 +537,29 @@ def ppc_statistic(ax, replicated: dict, observed: float, *, xlabel: str, colors:
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axis to draw on.
     replicated : dict of str to array_like, shape (S,)
         Model label -> the statistic of each replicated data set.
     observed : float
         The statistic of the observed data, drawn as a black line.
     xlabel : str
+        Label of the statistic's axis.
     colors : dict of str to colour
         Model label -> colour of its histogram (e.g. ``COLORS["complete"]``).
 
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, drawn on.
+
+    Raises
+    ------
+    ValueError
+        ``replicated`` not a non-empty dict, a model without a colour, or
+        statistics (or ``observed``) that are not finite numbers.
+
+    Notes
+    -----
     The legend gives each model's posterior predictive p-value,
     P(T(y_rep) >= T(y)).
     """
@@ -467,6 +593,7 @@ def sbc_ecdf(ax, curves: dict, band, *, n_draws: int, colors: dict | None = None
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axis to draw on.
     curves : dict of str to array_like of int, shape (R,)
         Legend label -> ranks in 0..n_draws; every curve has the R ranks the band was made for.
     band : pandas.DataFrame, shape (n_draws, 3)
@@ -478,6 +605,19 @@ def sbc_ecdf(ax, curves: dict, band, *, n_draws: int, colors: dict | None = None
     colors : dict of str to colour, optional
         Label -> colour; by default the book's red, blue, orange, green, purple, grey in turn.
     title : str, optional
+        Axis title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, drawn on.
+
+    Raises
+    ------
+    ValueError
+        ``curves`` not a non-empty dict; ``band`` not an ``ecdf_band`` for
+        ``n_draws``; ranks not 1-D and finite, not whole numbers in
+        0..n_draws, or not as many as the band is for.
     """
     import numpy as np
 
@@ -515,15 +655,22 @@ def interval_comparison(ax, labels, estimates: dict, *, xlabel: str, colors: dic
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axis to draw on.
     labels : sequence of str, length J
         The groups, drawn bottom to top.
     estimates : dict of str to (mean, lower, upper)
         Method label -> three array_likes of shape (J,), in the order of ``labels``.
     xlabel : str
+        Label of the estimate axis, with units.
     colors : dict of str to colour
         Method label -> colour.
     offset : float
         Vertical distance between a group's intervals.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, drawn on.
 
     Raises
     ------
