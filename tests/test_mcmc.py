@@ -606,7 +606,7 @@ def test_leapfrog_diverges_beyond_the_stability_limit():
     ("kwargs", "message"),
     [
         ({"grad_log_target": 1.0}, "grad_log_target must be callable"),
-        ({"x0": 1.0}, "x0 must be a 1-D array of length d >= 1; got shape ()"),
+        ({"x0": 1.0}, "x0 must be a 1-D array, not empty; got shape ()"),
         ({"x0": [np.nan]}, "x0 must be finite"),
         ({"p0": [0.0, 1.0]}, "x0 and p0 must have one shape; got (1,) and (2,)"),
         ({"p0": "a"}, "p0 must be a 1-D array of numbers"),

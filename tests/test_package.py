@@ -47,6 +47,24 @@ def test_whole_positive_finite():
     assert _validation.real(np.float64(1.0)) and _validation.real(np.array(2)) and not _validation.real(True)
 
 
+def test_finite_1d():
+    values = np.array([1, 2])
+    checked = _validation.finite_1d(values, "x0")
+    assert checked.dtype == float and checked.tolist() == [1.0, 2.0]
+    checked[0] = 5.0
+    assert values[0] == 1                                      # a copy: the caller may change it
+    assert _validation.finite_1d((3, -1.5), "x0").tolist() == [3.0, -1.5]
+    for bad, problem in [("abc", "x0 must be a 1-D array of numbers; got str"),
+                         (object(), "x0 must be a 1-D array of numbers; got object"),
+                         (2.0, r"x0 must be a 1-D array, not empty; got shape \(\)"),
+                         ([], r"x0 must be a 1-D array, not empty; got shape \(0,\)"),
+                         ([[1.0, 2.0]], r"x0 must be a 1-D array, not empty; got shape \(1, 2\)"),
+                         ([1.0, np.inf, np.nan], r"x0 must be finite; 2 of its 3 values are NaN or infinite "
+                                                 r"\(the first at index 1\)")]:
+        with pytest.raises(ValueError, match=f"^{problem}$"):
+            _validation.finite_1d(bad, "x0")
+
+
 # ----------------------------------------------------------------- folders
 def test_project_folders(monkeypatch, tmp_path):
     root = _paths.project_root()

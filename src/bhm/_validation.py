@@ -1,4 +1,4 @@
-"""The input checks every module of bhm shares: seeds, whole numbers, finite and positive numbers.
+"""The input checks every module of bhm shares: seeds, whole numbers, finite and positive numbers, finite 1-D arrays.
 
 One policy for seeds, as scikit-learn's ``check_random_state`` but stricter:
 every stochastic function of bhm takes ``seed``, an int >= 0 or a
@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["finite", "positive", "real", "rng", "stan_seed", "whole_number"]
+__all__ = ["finite", "finite_1d", "positive", "real", "rng", "stan_seed", "whole_number"]
 
 
 def rng(seed, name: str = "seed") -> np.random.Generator:
@@ -190,6 +190,52 @@ def positive(value, name: str) -> float:
     if not (np.isfinite(number) and number > 0):
         raise ValueError(f"{name} must be a positive, finite number; got {value!r}")
     return number
+
+
+def finite_1d(values, name: str) -> np.ndarray:
+    """``values`` as a new 1-D float array, if it is a non-empty sequence of finite numbers.
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+        Numbers, ``n >= 1``, none NaN or infinite.
+    name : str
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        A copy, as float: the caller may change it in place.
+
+    Raises
+    ------
+    ValueError
+        Not numbers, not one-dimensional, empty, or with a NaN or infinite value.
+
+    Examples
+    --------
+    >>> finite_1d([1, 2], "x0")
+    array([1., 2.])
+    >>> finite_1d([[1.0]], "x0")
+    Traceback (most recent call last):
+    ...
+    ValueError: x0 must be a 1-D array, not empty; got shape (1, 1)
+    >>> finite_1d([0.0, float("nan")], "x0")
+    Traceback (most recent call last):
+    ...
+    ValueError: x0 must be finite; 1 of its 2 values are NaN or infinite (the first at index 1)
+    """
+    try:
+        array = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a 1-D array of numbers; got {type(values).__name__}") from None
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a 1-D array, not empty; got shape {array.shape}")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        raise ValueError(f"{name} must be finite; {bad.sum()} of its {array.size} values are NaN or infinite "
+                         f"(the first at index {np.flatnonzero(bad)[0]})")
+    return array
 
 
 def _as_float(value) -> float:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bhm._validation import real, whole_number
+from bhm._validation import finite_1d, real, whole_number
 from bhm._validation import rng as rng_of
 from bhm.proposals import LogNormalWalk, Proposal, RandomWalk, _StepProposal
 
@@ -592,18 +592,7 @@ def _start_leapfrog(grad_log_target, x0, p0, step_size, n_steps):
         raise ValueError(
             f"grad_log_target must be callable; got {type(grad_log_target).__name__}"
         )
-    arrays = []
-    for name, value in (("x0", x0), ("p0", p0)):
-        try:
-            array = np.array(value, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a 1-D array of numbers; got {value!r}") from None
-        if array.ndim != 1 or array.size == 0:
-            raise ValueError(f"{name} must be a 1-D array of length d >= 1; got shape {array.shape}")
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"{name} must be finite; got {array.tolist()}")
-        arrays.append(array)
-    x, p = arrays
+    x, p = finite_1d(x0, "x0"), finite_1d(p0, "p0")
     if x.shape != p.shape:
         raise ValueError(f"x0 and p0 must have one shape; got {x.shape} and {p.shape}")
     if not (real(step_size) and math.isfinite(step_size) and step_size > 0):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
+from bhm._validation import finite_1d
+
 __all__ = ["COLORS", "COLUMN_PX", "MIN_TEXT_PT", "use_style", "text_sizes_on_page", "density_triplet",
            "shrinkage", "pooling_panel", "caterpillar", "rank_histogram", "rank_ecdf_difference", "funnel",
            "ppc_statistic", "sbc_ecdf", "interval_comparison"]
@@ -25,18 +27,12 @@ COLORS = {
 
 def _arrays(caller: str, **arrays):
     """The arrays as 1-D float arrays of one length, all finite; else a ValueError naming the culprit."""
-    import numpy as np
-
     out, length = {}, None
     for name, values in arrays.items():
         try:
-            array = np.asarray(values, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(f"{caller}: {name} must be numbers; got {type(values).__name__}") from None
-        if array.ndim != 1 or array.size == 0:
-            raise ValueError(f"{caller}: {name} must be one-dimensional and not empty; got shape {array.shape}")
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"{caller}: {name} has values that are not finite (NaN or inf)")
+            array = finite_1d(values, name)
+        except ValueError as err:
+            raise ValueError(f"{caller}: {err}") from None
         if length is not None and array.size != length:
             raise ValueError(f"{caller}: {name} has {array.size} values, but {next(iter(out))} has {length}")
         length = array.size if length is None else length
