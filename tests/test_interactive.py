@@ -91,11 +91,24 @@ def test_pooling_slider_and_model_walk():
     spec = _spec(figure)
     assert "posterior" in spec["states"]["1"]["text"] and "posterior" not in spec["states"]["0"]["text"]
     np.testing.assert_allclose(spec["states"]["2"]["traces"]["1"]["y"], ybar, atol=0.1)   # no pooling at 1,000
+    # the readout's share is the average shrinkage factor lambda_j
+    lam = conjugate.posterior_weight(n, sigma=15, sigma0=values[1]).mean()
+    assert f"estimates lie {lam:.0%} of the way from the target" in spec["states"]["1"]["text"]
+    # complete pooling, the student-weighted grand mean, is a fixed green line (no state moves it)
+    grand_mean = np.sum(n * ybar) / np.sum(n)
+    assert '"line":{"color":"#2ca02c","width":2},"mode":"lines","name":"complete pooling"' in figure.html
+    assert f'"y":[{grand_mean},{grand_mean}]' in figure.html
+    assert all(set(state["traces"]) == {"1", "2"} for state in spec["states"].values())
     walk = interactive.model_walk([0, 1, 0, 1], [1, 2, 3, 4], [1, 1, 2, 2], sizes=[2, 2], figure_id="t-walk",
                                   lines={"one": (1.5, 1.0), "two": ([1.0, 3.0], [1.0, 1.0])},
                                   xlabel="x", ylabel="y")
     spec = _spec(walk)
     assert spec["states"]["1"]["traces"]["3"]["y"] == [3.0, 4.0]      # group 2's line under "two"
+    assert spec["states"]["1"]["traces"]["4"]["y"] == [None, None]    # no common line under "two"
+    # "one": the groups' lines coincide, so one black line (trace 4) stands for them all
+    assert spec["states"]["0"]["traces"]["4"]["y"] == [1.5, 2.5]
+    assert spec["states"]["0"]["traces"]["2"]["y"] == spec["states"]["0"]["traces"]["3"]["y"] == [None, None]
+    assert '"line":{"color":"black","width":2.5}' in walk.html
     assert walk.html.count("<button") == 2
 
 

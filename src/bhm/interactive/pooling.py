@@ -23,9 +23,10 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
         The groups' estimates at each value (e.g. conditional posterior means).
     overall : array_like, shape (S,)
         E[mu_alpha | sigma_alpha, y] at each value: the target the group means
-        shrink towards (drawn dashed, in the partial-pooling colour; it runs from
-        the student-weighted grand mean as sigma_alpha -> 0 to the unweighted mean
-        of the group means as sigma_alpha grows).
+        shrink towards (drawn dashed, in the partial-pooling colour). As
+        sigma_alpha -> 0 it is the student-weighted grand mean; as sigma_alpha
+        grows the groups count more and more equally in it, and at very large
+        values the prior of mu_alpha takes over.
     marked : float
         The posterior's value of the sd, marked on the slider's readout.
     marked_label : str
@@ -47,6 +48,15 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
     ValueError
         ``means`` not of shape (S, J) or ``overall`` not of shape (S,); a
         group size <= 0 (from :func:`bhm.plots.shrinkage`).
+
+    Notes
+    -----
+    Complete pooling, the student-weighted grand mean of ``ybar``, is a fixed
+    solid line in the complete-pooling colour, in the live figure and the
+    static version alike. The readout says how far the estimates lie, on
+    average, from the target towards the groups' own means: the average
+    shrinkage factor lambda_j when ``means`` are the conditional posterior
+    means lambda_j ybar_j + (1 - lambda_j) overall.
     """
     import matplotlib.pyplot as plt
     import plotly.graph_objects as go
@@ -68,12 +78,17 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
     nearest = int(np.argmin(np.abs(np.log(sigma_values) - np.log(marked))))
     for s, value in enumerate(sigma_values):
         note = f" ← {marked_label}" if s == nearest else ""
+        # lambda_j for conditional posterior means: (means - overall) / (ybar - overall)
         moved = np.mean(np.abs(means[s] - overall[s]) / np.maximum(np.abs(ybar - overall[s]), 1e-12))
         states[(s,)] = {"traces": {1: {"y": means[s]}, 2: {"y": [overall[s], overall[s]]}},
-                        "html": f"σ<sub>α</sub> = {value:.3g} points: estimates moved {moved:.0%} "
-                                f"of the way to the groups' own means on average{note}"}
+                        "html": f"σ<sub>α</sub> = {value:.3g} points: estimates lie {moved:.0%} of the way "
+                                f"from the target to the groups' own means (the average "
+                                f"λ<sub><i>j</i></sub>){note}"}
     hover = [f"group {j + 1}<br><i>n</i> = {int(k)}<br>own mean {m:.1f} points"
              for j, (k, m) in enumerate(zip(n, ybar))]
+    # complete pooling is the student-weighted grand mean; the target is E[mu_alpha | sigma_alpha, y]
+    grand_mean = float(np.sum(n * ybar) / np.sum(n))
+    ends = [float(n.min() * 0.8), float(n.max() * 1.2)]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=_round(x), y=_round(ybar), mode="markers", name="no pooling (own mean)",
                              marker={"color": colors["none"], "size": 7}, text=hover,
@@ -81,17 +96,18 @@ def pooling_slider(n, ybar, *, sigma_values, means, overall, marked: float, mark
     fig.add_trace(go.Scatter(x=_round(x), y=_round(means[start]), mode="markers", name="partial pooling",
                              marker={"color": colors["partial"], "size": 8, "symbol": "diamond"}, text=hover,
                              hovertemplate="%{text}<br>estimate %{y:.1f} points<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[float(n.min() * 0.8), float(n.max() * 1.2)], y=[float(overall[start])] * 2,
+    fig.add_trace(go.Scatter(x=ends, y=[float(overall[start])] * 2,
                              mode="lines", name=_TARGET,
                              line={"color": colors["partial"], "width": 2, "dash": "dash"},
                              hovertemplate=_TARGET + " %{y:.1f} points<extra></extra>"))
+    fig.add_trace(go.Scatter(x=ends, y=_round([grand_mean] * 2), mode="lines", name="complete pooling",
+                             line={"color": colors["complete"], "width": 2},
+                             hovertemplate="complete pooling (grand mean) %{y:.1f} points<extra></extra>"))
     fig.update_layout(xaxis={"title": "group size <i>n</i><sub><i>j</i></sub> (log scale)", "type": "log"},
                       yaxis_title=ylabel, height=400,
                       margin={"l": 60, "r": 20, "t": 20, "b": 50}, template="plotly_white",
                       legend={"orientation": "h", "y": 1.08})
     fallback, ax = plt.subplots(figsize=(7, 3.4))
-    # complete pooling is the student-weighted grand mean; the target is E[mu_alpha | sigma_alpha, y]
-    grand_mean = float(np.sum(n * ybar) / np.sum(n))
     plots.shrinkage(ax, x, ybar, means[start], grand_mean, ylabel=ylabel, target=float(overall[start]),
                     target_label=r"$E[\mu_\alpha \mid \sigma_\alpha, y]$")
     ax.set_title(_mathtext(states[(start,)]["html"]).replace(" ← ", "\n"), fontsize=9)
@@ -128,7 +144,9 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
         1-based group of each point.
     lines : dict
         Model name -> (intercepts, slopes), each of shape (J,): every group's
-        fitted line under that model (for complete pooling, J equal lines).
+        fitted line under that model (for complete pooling, J equal lines, or
+        one number each). A model whose J lines coincide is drawn as one
+        black line, not as J lines in the group colours.
     sizes : array_like of int, shape (J,)
         Number of points per group (shown in the legend); its length sets J.
     figure_id : str
@@ -156,7 +174,9 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
     Notes
     -----
     Each group has its own colour (a qualitative palette, at most 20 groups),
-    in the live figure, its legend and the static version alike.
+    in the live figure, its legend and the static version alike. The one line
+    of a model whose group lines coincide is black in both: in a group's
+    colour it would read as that group's line.
     """
     import matplotlib.pyplot as plt
     import plotly.graph_objects as go
@@ -192,19 +212,32 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
         text = f"{low:.2f}" if np.isclose(low, high) else f"from {low:.2f} to {high:.2f}"
         return text.replace("-", "−")
 
+    def shown(name):
+        """y at the ends of each group's line, and of the common line (NaN: not drawn, a gap in plotly)."""
+        intercepts, slopes = lines[name]
+        group_y = intercepts[:, None] + slopes[:, None] * ends
+        if np.allclose(intercepts, intercepts[0]) and np.allclose(slopes, slopes[0]):
+            return np.full_like(group_y, np.nan), group_y[0]
+        return group_y, np.full(2, np.nan)
+
     readouts = {}
     for m, name in enumerate(names):
         intercepts, slopes = lines[name]
         equation = f" {equations[name]}." if name in equations else ""
         readouts[name] = f"{name}:{equation} Intercepts {span(intercepts)}, slopes {span(slopes)}."
-        states[(m,)] = {"traces": {J + j: {"y": intercepts[j] + slopes[j] * ends} for j in range(J)},
+        group_y, common_y = shown(name)
+        states[(m,)] = {"traces": {J + j: {"y": group_y[j]} for j in range(J)} | {2 * J: {"y": common_y}},
                         "html": readouts[name]}
-    intercepts, slopes = (np.asarray(v, dtype=float) for v in lines[names[0]])
+    group_y, common_y = shown(names[0])
     for j in range(J):
-        fig.add_trace(go.Scatter(x=_round(ends), y=_round(intercepts[j] + slopes[j] * ends), mode="lines",
+        fig.add_trace(go.Scatter(x=_round(ends), y=_round(group_y[j]), mode="lines",
                                  showlegend=False, legendgroup=str(j), line={"color": palette[j], "width": 2.5},
                                  hovertemplate=f"group {j + 1} (<i>n</i> = {int(sizes[j])})<br><i>x</i> %{{x:.2f}}, "
                                                f"fitted <i>y</i> %{{y:.2f}}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=_round(ends), y=_round(common_y), mode="lines", showlegend=False,
+                             line={"color": "black", "width": 2.5},
+                             hovertemplate="one line for all groups<br><i>x</i> %{x:.2f}, "
+                                           "fitted <i>y</i> %{y:.2f}<extra></extra>"))
     fig.update_layout(xaxis_title=xlabel, yaxis_title=ylabel, height=460, template="plotly_white",
                       margin={"l": 60, "r": 20, "t": 20, "b": 50},
                       legend={"orientation": "h", "y": -0.18, "font": {"size": 12}})
@@ -214,11 +247,12 @@ def model_walk(x, y, group, *, lines: dict, sizes, figure_id: str, xlabel: str, 
                                   layout="constrained")
     axes = np.atleast_1d(axes).ravel()
     for ax, name in zip(axes, names):
-        a, b = lines[name]
+        group_y, common_y = shown(name)
         for j in range(J):
             mine = group == j + 1
             ax.scatter(x[mine], y[mine], s=10, color=palette[j], alpha=0.75, lw=0)
-            ax.plot(ends, a[j] + b[j] * ends, lw=1.5, color=palette[j])
+            ax.plot(ends, group_y[j], lw=1.5, color=palette[j])
+        ax.plot(ends, common_y, lw=1.5, color="black")
         ax.set_title(name + (f"\n{_mathtext(equations[name])}" if name in equations else ""), fontsize=9)
     for ax in axes[len(names):]:
         ax.axis("off")
