@@ -23,6 +23,9 @@ def test_funnel_ppc_statistic_and_shrinkage_target_draw_what_they_are_given(ax):
     normal, divergent = ax.collections
     np.testing.assert_array_equal(divergent.get_offsets(), [[0.0, -2.0]])
     assert len(normal.get_offsets()) == 3 and divergent.get_label() == "divergent (1)"
+    # posterior draws in dark grey, not the prior's grey; divergences in the posterior's red
+    assert not np.allclose(normal.get_facecolor()[0][:3], matplotlib.colors.to_rgb(plots.COLORS["prior"]))
+    np.testing.assert_allclose(divergent.get_facecolor()[0][:3], matplotlib.colors.to_rgb(plots.COLORS["posterior"]))
     assert ax.get_ylabel() == "log scale" and ax.get_title() == "t"
     fig, (left, right) = plt.subplots(1, 2)
     plots.ppc_statistic(left, {"m1": [1.0, 2.0, 3.0, 4.0], "m2": [0.0, 0.5]}, 2.5, xlabel="T",

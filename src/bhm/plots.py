@@ -507,7 +507,8 @@ def funnel(ax, effect, log_scale, divergent, *, xlabel: str, ylabel: str, title:
                          f"got shape {divergent.shape}")
     divergent = divergent.astype(bool)
     x, y = checked["effect"], checked["log_scale"]
-    ax.scatter(x[~divergent], y[~divergent], s=3, color=COLORS["prior"], alpha=0.35, lw=0, label="draws")
+    # dark grey, not the prior's grey: these are posterior draws; red marks the divergences
+    ax.scatter(x[~divergent], y[~divergent], s=3, color="0.25", alpha=0.25, lw=0, label="draws")
     ax.scatter(x[divergent], y[divergent], s=10, color=COLORS["posterior"], lw=0,
                label=f"divergent ({divergent.sum()})")
     ax.set_xlabel(xlabel)
