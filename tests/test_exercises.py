@@ -470,8 +470,8 @@ RIGHT = {
                  lambda: _batch_means_mcse(_ex3_run()), _ex3_mcse_bulk, lambda: 0.25],
     "ex3-mcse-draws": [lambda: _ex3_draws(_ex3_mcse_bulk()), lambda: _ex3_draws(_batch_means_mcse(_ex3_run())),
                        lambda: 12000, lambda: np.int64(12100)],
-    "ex4-shrinkage": [lambda: 0.532, lambda: 1 / (1 + 225 / (4 * 64))],
-    "ex4-half": [lambda: 3.516, lambda: (15 / 8) ** 2],
+    "ex4-shrinkage": [lambda: 0.532, lambda: 1 / (1 + 225 / (4 * 64)), lambda: 0.53],   # rounded: right
+    "ex4-half": [lambda: 3.516, lambda: (15 / 8) ** 2, lambda: 3.5],                    # as the solution prints
     "ex4-pooling-best": [lambda: "partial pooling", lambda: "Partial pooling ", lambda: "partial"],
     "ex4-rmse-none": [_pooling_rmse, lambda: round(_pooling_rmse(), 2)],
     "ex4-eta": [lambda: 0.136, lambda: 0.1336, lambda: 0.1382],
@@ -560,8 +560,8 @@ WRONG = {
                        lambda: _ex3_draws(_ex3_run().std() / np.sqrt(8000)), lambda: -5.0, lambda: 1e6],
     "ex3-split": [lambda: diagnostics.gelman_rubin, lambda: _rank_split_arviz, lambda: _crash,
                   lambda: (lambda draws: "1.0"), lambda: (lambda: 1.0)],
-    "ex4-shrinkage": [lambda: 1 - 0.532, lambda: 8 / (8 + 15 / 4), lambda: 0.966],
-    "ex4-half": [lambda: 15 / 8, lambda: 4, lambda: 0.5],
+    "ex4-shrinkage": [lambda: 1 - 0.532, lambda: 0.47, lambda: 8 / (8 + 15 / 4), lambda: 0.966, lambda: 0.52],
+    "ex4-half": [lambda: 15 / 8, lambda: 1.88, lambda: 4, lambda: 0.5, lambda: 3.4],
     "ex4-pooling-best": [lambda: "no pooling", lambda: "complete pooling", lambda: "bayes", lambda: 1],
     "ex4-rmse-none": [lambda: _pooling_rmse("mse"), lambda: 0.0, lambda: 15.0],
     "ex4-eta": [lambda: 0.136**2, lambda: 1.0, lambda: 0.3],

@@ -176,9 +176,10 @@ def _ex4_shrinkage(answer):
     value = _probability(answer, "a shrinkage factor")
     # lambda is chapter 1's weight of the data: sigma_alpha = 8, sigma_y = 15, n = 4
     expected = conjugate.posterior_weight(4, sigma=15.0, sigma0=8.0)
-    if abs(value - expected) <= 0.002:
+    # 0.005: an answer rounded to two decimals (0.53) is right
+    if abs(value - expected) <= 0.005:
         return
-    if abs(value - (1 - expected)) <= 0.002:
+    if abs(value - (1 - expected)) <= 0.005:
         raise Wrong("that is the weight on the overall mean, 1 - lambda; lambda is the weight on the "
                     "group's own mean")
     raise Wrong("lambda = sigma_alpha^2 / (sigma_alpha^2 + sigma_y^2 / n): variances, not sds")
@@ -188,9 +189,10 @@ def _ex4_shrinkage(answer):
            prompt="the group size at which lambda = 1/2 (a number; it need not be whole)")
 def _ex4_half(answer):
     value = _number(answer, "a group size")
-    if abs(value - 225 / 64) <= 0.01:
+    # 0.02: an answer rounded to one decimal (3.5, as the solution prints it) is right
+    if abs(value - 225 / 64) <= 0.02:
         return
-    if abs(value - 15 / 8) <= 0.01:
+    if abs(value - 15 / 8) <= 0.02:
         raise Wrong("square the sds: lambda = 1/2 where sigma_alpha^2 = sigma_y^2 / n")
     raise Wrong("solve sigma_alpha^2 = sigma_y^2 / n for n")
 
