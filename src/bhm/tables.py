@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["SYMBOLS", "symbol", "show", "Table"]
+__all__ = ["SYMBOLS", "symbol", "number", "show", "Table"]
 
 _GREEK = {name: chr(code) for name, code in [
     ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("eta", 0x3B7), ("theta", 0x3B8),
@@ -41,6 +41,28 @@ _INTEGER = {"ESS (bulk)", "ESS (tail)", "ESS (mean)", "ESS (sd)", "df"}
 _THREE = {"R̂"}
 _HDI = re.compile(r"^hdi_(\d+(?:\.\d+)?)%$")
 _NAME = re.compile(r"^([a-zA-Z]+)(?:_([a-zA-Z0-9]+))?(?:\[(\d+)\])?$")
+
+
+def number(value, spec: str = "") -> str:
+    """A number formatted as ``format(value, spec)``, with a real minus sign (U+2212), not a hyphen.
+
+    For numbers in prose (glued) and in printed lines, so that they match the tables.
+
+    Parameters
+    ----------
+    value : float
+        The number.
+    spec : str
+        A format specification, e.g. ``".3f"``, ``"+.2f"``, ``",.0f"``.
+
+    Returns
+    -------
+    str
+
+    >>> number(-0.0391, ".3f"), number(0.5, "+.2f")
+    ('−0.039', '+0.50')
+    """
+    return format(float(value), spec).replace("-", "\u2212")
 
 
 def symbol(name: str, *, html_tags: bool = True) -> str:
@@ -152,12 +174,12 @@ def show(frame, *, digits: dict | int | None = None, names: dict | None = None, 
             return values.map(lambda v: "–" if pd.isna(v) else str(v))
         places = decimals(column)
 
-        def number(v):
+        def cell(v):
             if pd.isna(v):
                 return "–"
-            return (f"{v:,.0f}" if places == 0 else f"{v:.{places}f}").replace("-", "\u2212")  # a real minus
+            return number(v, ",.0f" if places == 0 else f".{places}f")
 
-        return values.map(number)
+        return values.map(cell)
 
     shown = pd.DataFrame({column: text_of(frame[column], column) for column in frame.columns}, index=frame.index)
     heading = index_name if index_name is not None else (label(frame.index.name) if frame.index.name else None)
