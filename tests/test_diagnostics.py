@@ -11,10 +11,12 @@ from scipy import stats
 from bhm.diagnostics import (
     EssParts,
     GelmanRubinParts,
+    convergence,
     ess_parts,
     gelman_rubin,
     gelman_rubin_parts,
     group_slopes,
+    rank_checks,
     rank_normalize,
     sampler_efficiency,
     summarise,
@@ -307,3 +309,42 @@ def test_group_slopes_are_least_squares_slopes():
 def test_group_slopes_errors(group, x, y, message):
     with pytest.raises(ValueError, match=message):
         group_slopes(group, x, y)
+
+
+# ---------------------------------------------------------------- rank_checks: many quantities at once
+@pytest.mark.parametrize("n_draws", [250, 251, 1000])
+def test_rank_checks_equal_arviz_quantity_by_quantity(n_draws):
+    """R-hat and bulk ESS of six awkward quantities equal ArviZ's (and convergence's) to 1e-10."""
+    rng = np.random.default_rng(n_draws)
+    x = rng.normal(size=(4, n_draws, 6))
+    x[..., 1] = np.round(x[..., 1], 1)                        # many ties
+    x[..., 2] = rng.standard_cauchy(size=(4, n_draws))       # heavy tails
+    for t in range(1, n_draws):                               # AR(1), rho = 0.9
+        x[:, t, 3] = 0.9 * x[:, t - 1, 3] + x[:, t, 3]
+    x[2, :, 4] += 0.5                                         # one chain shifted: R-hat > 1.01
+    x[..., 5] = 7.0                                           # constant: R-hat undefined
+    checks = rank_checks(x)
+    for i in range(6):
+        one = convergence(x[..., i], tail=False)
+        assert set(one) == {"rhat", "ess_bulk"}
+        np.testing.assert_allclose(checks["ess_bulk"][i], az.ess(x[..., i], method="bulk"), rtol=1e-10)
+        np.testing.assert_allclose(checks["ess_bulk"][i], one["ess_bulk"], rtol=1e-10)
+        if i == 5:
+            assert np.isnan(checks["rhat"][i]) and np.isnan(one["rhat"])
+        else:
+            np.testing.assert_allclose(checks["rhat"][i], az.rhat(x[..., i]), rtol=1e-10)
+    assert checks["rhat"][4] > 1.01 and checks["ess_bulk"][3] < 0.1 * 4 * n_draws
+
+
+def test_rank_checks_names_bad_input():
+    x = np.zeros((4, 100, 2)) + np.arange(100)[None, :, None]
+    with pytest.raises(ValueError, match="shape"):
+        rank_checks(x[..., 0])
+    with pytest.raises(ValueError, match="at least 2 chains of 8 draws"):
+        rank_checks(x[:1])
+    with pytest.raises(ValueError, match="at least 2 chains of 8 draws"):
+        rank_checks(x[:, :7])
+    with pytest.raises(ValueError, match="finite"):
+        rank_checks(np.where(x == 3, np.nan, x))
+    with pytest.raises(ValueError, match="numeric"):
+        rank_checks([[["a"]]])
