@@ -343,11 +343,36 @@ def test_sample_arrays_names_bad_input():
 def test_chain_output_with_nan_and_infinity_is_read():
     """Stan writes NaN and Infinity (not JSON); the reader falls back to a parser that takes them."""
     prefix = b'{"version":1,"topic":"sample","values":{'
-    lines = [prefix + b'"lp__":-1.5,"mu":NaN}}', prefix + b'"lp__":-2.0,"mu":Infinity}}',
-             b'{"version":1,"topic":"logger","values":["info:hello"]}']
-    names, values, log = _pystan._parse_chain(lines)
+    streams = [b"\n".join([prefix + b'"lp__":-1.5,"mu":NaN}}', prefix + b'"lp__":-2.0,"mu":Infinity}}']),
+               b'{"version":1,"topic":"logger","values":["info:hello"]}\n',
+               b'{"version":1,"topic":"diagnostic","values":{"lp__":1}}\n']   # one per writer; not read
+    names, values, log = _pystan._parse_chain(streams)
     assert names == ["lp__", "mu"] and log == ["info:hello"]
     assert values[0, 0] == -1.5 and np.isnan(values[0, 1]) and values[1, 1] == np.inf
+
+
+def test_lean_module_gives_httpstans_draws_bit_for_bit():
+    """The lean module (bhm.stan._lean) runs Stan's service with the same arguments and seeds as
+    httpstan's module, and keeps the draws in memory: the same numbers, bit for bit, for every
+    column, on the study's program (built by `make book`'s compile step; built here if not)."""
+    from bhm import study
+    from bhm.stan import _lean
+
+    cell = study.Cell("A", "true", "5x50")
+    code = stan.program_code("varying_slope_marginal")
+    data = _data.prepare_data("varying_slope_marginal", code, study.stan_data(cell, study.simulation_data(cell, 3)))
+    args = _pystan._nuts_arguments(draws=120, warmup=100, thin=1, adapt_delta=None, max_treedepth=None)
+    stan.build_lean(["varying_slope_marginal"])
+    assert _lean.is_built(code)
+    socket = _pystan._sample_through_socket("varying_slope_marginal", code, data, 17, 3, args)
+    lean = _lean.sample(code, data, 17, 3, args)
+    assert socket[0] == lean[0] == [0, 0, 0] and socket[1] == lean[1] and socket[4] == lean[4]
+    assert lean[2].shape == (3, 120, len(lean[1])) and "eta_1" in lean[1]
+    np.testing.assert_array_equal(lean[2], socket[2])
+    # and sample_arrays takes it (in a process of its own here: other programs are loaded in this one)
+    arrays = stan.sample_arrays("varying_slope_marginal", study.stan_data(cell, study.simulation_data(cell, 3)),
+                                seed=17, chains=3, draws=120, warmup=100)
+    np.testing.assert_array_equal(arrays["sigma_b"], socket[2][..., socket[1].index("sigma_b")])
 
 
 def test_flat_columns_become_arrays_in_stans_column_major_order():

@@ -24,6 +24,8 @@ modules hold the machinery, each documented there:
   Jupyter's event loop, the cleanup of httpstan's fit cache, and the lean
   in-process sampler of :func:`sample_arrays` with its spawned one-process
   fallback (PyStan only);
+* ``_lean``: the lean sampler, Stan's NUTS service with the draws kept in
+  memory, built per program by :func:`build_lean` (PyStan only);
 * ``_cmdstanpy``: the CmdStanPy route, executables built outside the source tree;
 * ``_chatter``: the capture of the engines' output (:func:`quiet`).
 """
@@ -53,6 +55,7 @@ __all__ = [
     "cache_report",
     "build",
     "compile_programs",
+    "build_lean",
     "quiet",
     "sample",
     "sample_arrays",
@@ -264,6 +267,8 @@ def compile_programs(names=None, *, jobs: int | None = None, engine: str | None 
     laptop, while sampling the book's programs takes seconds: compiling them
     side by side, before the chapters run, saves minutes on a fresh machine
     (``make book`` does it). Programs already in the engine's cache are skipped.
+    With PyStan, each program compiled here also gets its lean module
+    (:func:`build_lean`), linked from the same object file.
 
     Parameters
     ----------
@@ -300,6 +305,52 @@ def compile_programs(names=None, *, jobs: int | None = None, engine: str | None 
     from bhm.stan import _pystan
 
     return _pystan.compile_programs({name: program_code(name) for name in names}, jobs)
+
+
+def build_lean(names, *, engine: str | None = None) -> list[str]:
+    """Build the lean sampler of Stan programs, for :func:`sample_arrays` (PyStan only).
+
+    httpstan's compiled module hands every kept draw over as JSON through a
+    socket, which costs as much as sampling a small model. The lean module
+    (``bhm.stan._lean``) runs the same Stan service with the same seeds and
+    keeps the draws in memory: :func:`sample_arrays` then returns the same
+    draws, bit for bit, in less time. It uses the lean module of every
+    program built, httpstan's module of every other. :func:`compile_programs`
+    (``make book``) builds the lean module of every program it compiles, by
+    linking the model's object file with the services object (compiled once
+    per machine, a minute or two); here a program whose object file was not
+    kept is compiled again (about a minute). Chapter 5's study
+    (``python -m bhm study``) builds its two programs first.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Programs in ``stan/`` (without ``.stan``).
+    engine : {"pystan", "cmdstanpy"}, optional
+        By default :func:`default_engine`; with CmdStan there is nothing to
+        build (its executable writes CSV files, read once per fit).
+
+    Returns
+    -------
+    list of str
+        The programs built now (those built before are skipped).
+
+    Raises
+    ------
+    ValueError
+        An unknown program or engine.
+    """
+    engine = _engine(engine)
+    names = [program_path(name).stem for name in names]
+    if engine == "cmdstanpy":
+        return []
+    from bhm.stan import _lean
+
+    built = [name for name in names if not _lean.is_built(program_code(name))]
+    with quiet():
+        for name in built:
+            _lean.build(program_code(name))
+    return built
 
 
 def sample(
@@ -410,8 +461,10 @@ def sample_arrays(
     For many small fits (chapter 5's study, chapter 7's calibration), where the
     engine's machinery would cost more than Stan's sampling. With PyStan, the
     program's compiled module (the one PyStan builds and caches) is called
-    directly, without httpstan's HTTP server, process pool and per-draw
-    messages; the draws equal :func:`sample`'s for the same seed, bit for bit.
+    directly, without httpstan's HTTP server and process pool, or, where
+    :func:`build_lean` built it, the program's lean module, without the
+    per-draw JSON as well; either way the draws equal :func:`sample`'s for the
+    same seed, bit for bit.
     Chains run one after another, so run several fits in parallel processes
     rather than several chains. Diagnostics are the caller's (no warnings).
 

@@ -14,10 +14,11 @@ Three pieces of machinery, each explained where it is defined:
   httpstan's cache after sampling;
 * the **in-process runner** (:func:`sample_arrays`): the compiled module is
   called directly, one chain after another, for the many small fits of
-  chapters 5 and 7; where it may not run in this process (another thread or
-  another program's module loaded here) the fit runs in a **spawned
-  one-process pool** of its own, PyStan only (CmdStan runs as a child process
-  anyway).
+  chapters 5 and 7 (the program's lean module of :mod:`bhm.stan._lean` where
+  it is built, httpstan's otherwise: the same draws); where it may not run in
+  this process (another thread or another program's module loaded here) the
+  fit runs in a **spawned one-process pool** of its own, PyStan only (CmdStan
+  runs as a child process anyway).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import warnings
 
 import numpy as np
 
+from bhm.stan import _lean
 from bhm.stan._chatter import compiler_error, log_chatter, quiet, stan_message
 
 # PyStan runs each call through `asyncio.run`. Inside Jupyter the kernel's own
@@ -220,7 +222,12 @@ def _nuts_arguments(*, draws, warmup, thin, adapt_delta, max_treedepth) -> dict:
 
 
 def _run_chain(module, data: dict, seed: int, chain: int, args: dict) -> tuple[int, list[bytes]]:
-    """One NUTS chain through ``module``; returns Stan's return code and its JSON lines."""
+    """One NUTS chain through ``module``; returns Stan's return code and what each writer sent.
+
+    The module connects one socket per writer (the logger, and the init, sample
+    and diagnostic writers) and sends JSON lines through each; the second item
+    holds one bytes object per connection, in no particular order.
+    """
     import select
     import socket
     import threading
@@ -261,24 +268,35 @@ def _run_chain(module, data: dict, seed: int, chain: int, args: dict) -> tuple[i
             finally:
                 stop.set()
                 reader.join()
-    return code, [line for part in received.values() for line in bytes(part).splitlines()]
+    return code, [bytes(part) for part in received.values()]
 
 
 _DRAW_PREFIX = b'{"version":1,"topic":"sample","values":{'
 
 
-def _parse_chain(lines: list[bytes]) -> tuple[list[str], np.ndarray, list[str]]:
-    """Column names, draws (draw, column) and logger messages of one chain's JSON lines.
+def _topic(stream: bytes) -> bytes:
+    """The topic of a writer's stream: every line a writer sends has the same one."""
+    match = re.match(rb'\{"version":1,"topic":"(\w+)"', stream)
+    return match.group(1) if match else b""
 
-    A draw is one JSON object per line, ``{"lp__": -3.2, "alpha": 0.9, ...}``,
-    always with the same keys in the same order. They are parsed all at once by
-    simdjson (PyStan's own parser; a new parser per call, returning plain Python
-    objects, so nothing refers back into it), about twice as fast as ``json``.
+
+def _parse_chain(streams: list[bytes]) -> tuple[list[str], np.ndarray, list[str]]:
+    """Column names, draws (draw, column) and logger messages of one chain's writers.
+
+    A draw is one JSON line of the sample writer, ``{"version":1,
+    "topic":"sample","values":{"lp__":-3.2,"alpha":0.9,...}}``, always with the
+    same keys in the same order. They are parsed all at once by simdjson
+    (PyStan's own parser; a new parser per call, returning plain Python objects,
+    so nothing refers back into it), about twice as fast as ``json`` (and than
+    cutting the keys out for numpy). The diagnostic writer's stream (momenta and
+    gradients of every draw, as long as the draws) is not read.
     """
     import simdjson
 
-    rows = [line for line in lines if line.startswith(_DRAW_PREFIX)]
-    log = [message for line in lines if b'"topic":"logger"' in line for message in json.loads(line)["values"]]
+    by_topic = {_topic(stream): stream for stream in streams}
+    log = [message for line in by_topic.get(b"logger", b"").splitlines()
+           for message in json.loads(line)["values"]]
+    rows = [line for line in by_topic.get(b"sample", b"").splitlines() if line.startswith(_DRAW_PREFIX)]
     if not rows:
         return [], np.empty((0, 0)), log
     try:
@@ -300,31 +318,43 @@ def sample_arrays(name, code, data, *, chains, draws, warmup, seed, thin, adapt_
 
         with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
             return pool.submit(sample_arrays, name, code, data, **options).result()  # no timing
-    module = _services_module(name, code, data)
     args = _nuts_arguments(draws=draws, warmup=warmup, thin=thin, adapt_delta=adapt_delta,
                            max_treedepth=max_treedepth)
-    columns, per_chain, stan_seconds = None, [], 0.0
     with quiet() as chatter:
-        for chain in range(1, chains + 1):
-            try:
-                status, lines = _run_chain(module, data, seed, chain, args)
-            except (RuntimeError, ValueError) as error:  # data that break a declared constraint
-                message = re.sub(r"^Exception: |model_\w+_namespace::model_\w+: | \(in '[^']*'[^)]*\)", "",
-                                 str(error))
-                raise ValueError(f"Stan rejected the data for program {name!r}: {message}") from None
-            names, values, log = _parse_chain(lines)
-            if status != 0 or values.size == 0:
-                errors = [m.split(":", 1)[-1].strip() for m in log if m.startswith(("error:", "warn:"))]
-                raise RuntimeError(f"Stan failed to sample program {name!r}: {' '.join(errors[:4])}")
-            columns = names
-            per_chain.append(values)
-            stan_seconds += sum(float(m.split()[-3]) for m in log if re.search(r"seconds \((Warm-up|Sampling)\)", m))
+        try:
+            if _lean.is_built(code):  # the same draws, without the JSON (see bhm.stan._lean)
+                codes, columns, table, log, dims = _lean.sample(code, data, seed, chains, args)
+            else:
+                codes, columns, table, log, dims = _sample_through_socket(name, code, data, seed, chains, args)
+        except (RuntimeError, ValueError) as error:  # data that break a declared constraint
+            message = re.sub(r"^Exception: |model_\w+_namespace::model_\w+: | \(in '[^']*'[^)]*\)", "",
+                             str(error))
+            raise ValueError(f"Stan rejected the data for program {name!r}: {message}") from None
     log_chatter(chatter.getvalue())
-    table = np.stack(per_chain)  # (chain, draw, column)
-    dims = dict(zip(module.get_param_names(data), module.get_dims(data)))
+    if any(codes) or len(codes) < chains or table.size == 0:
+        errors = [m.split(":", 1)[-1].strip() for m in log if m.startswith(("error:", "warn:"))]
+        raise RuntimeError(f"Stan failed to sample program {name!r}: {' '.join(errors[:4])}")
     if timing is not None:
-        timing["stan_seconds"] = stan_seconds
+        timing["stan_seconds"] = sum(float(m.split()[-3]) for m in log
+                                     if re.search(r"seconds \((Warm-up|Sampling)\)", m))
     return _columns_to_arrays(columns, table, dims)
+
+
+def _sample_through_socket(name, code, data, seed, chains, args):
+    """Chains 1..``chains`` through httpstan's module; returns what :func:`bhm.stan._lean.sample` returns."""
+    module = _services_module(name, code, data)
+    codes, columns, per_chain, log = [], [], [], []
+    for chain in range(1, chains + 1):
+        status, streams = _run_chain(module, data, seed, chain, args)
+        names, values, messages = _parse_chain(streams)
+        codes.append(status)
+        log += messages
+        if status != 0 or values.size == 0:
+            break
+        columns = names
+        per_chain.append(values)
+    table = np.stack(per_chain) if per_chain else np.empty((0, 0, 0))  # (chain, draw, column)
+    return codes, columns, table, log, dict(zip(module.get_param_names(data), module.get_dims(data)))
 
 
 def _columns_to_arrays(columns: list[str], table: np.ndarray, dims: dict) -> dict[str, np.ndarray]:
@@ -376,28 +406,42 @@ def compile_program(name: str, code: str) -> str:
     except ValueError as error:
         raise ValueError(f"Stan could not compile program {name!r}: {error}") from None
     httpstan.cache.dump_stanc_warnings(stanc_warnings, model_name)
-    # setuptools leaves build/temp.* in the working directory: compile from a scratch folder
+    # setuptools leaves build/temp.* in the working directory: compile from a scratch folder,
+    # and keep the model's object file from there for its lean module (bhm.stan._lean)
     with tempfile.TemporaryDirectory(prefix="bhm-stan-") as scratch, contextlib.chdir(scratch), quiet():
         output = asyncio.run(httpstan.models.build_services_extension_module(code))
+        _lean.keep_model_object(code, scratch)
     httpstan.cache.dump_services_extension_module_compiler_output(output, model_name)
     return name
+
+
+def _link_lean(code: str) -> None:
+    _lean.build(code)
 
 
 def compile_programs(codes: dict[str, str], jobs: int) -> list[str]:
     """Compile the programs of ``codes`` (name -> Stan code) that httpstan's cache lacks, ``jobs`` at a time.
 
     Each compiler runs in a spawned process: a clean interpreter, with no event
-    loop and no Stan module loaded. Returns the names compiled, in order.
+    loop and no Stan module loaded. Beside them, once per machine, the lean
+    sampler's services object compiles (bhm.stan._lean); then every program
+    whose model object was kept gets its lean module (a link, seconds). Returns
+    the names compiled, in order.
     """
     import concurrent.futures
     import multiprocessing
 
     names = [name for name in codes if not is_compiled(codes[name])]
-    if not names:
+    if not names and all(_lean.is_built(code) or not _lean.model_object(code).exists() for code in codes.values()):
         return []
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(min(jobs, len(names)), mp_context=context) as pool:
-        return list(pool.map(compile_program, names, [codes[name] for name in names]))
+    with concurrent.futures.ProcessPoolExecutor(max(1, min(jobs, len(names) + 1)), mp_context=context) as pool:
+        services = pool.submit(_lean.services_object)  # first: the longest job
+        compiled = list(pool.map(compile_program, names, [codes[name] for name in names]))
+        services.result()
+        linkable = [code for code in codes.values() if _lean.model_object(code).exists() and not _lean.is_built(code)]
+        list(pool.map(_link_lean, linkable))
+    return compiled
 
 
 def cache_report() -> dict:
