@@ -8,7 +8,9 @@
 (b) the study: ``bhm.study.run_study`` on ``--sims`` simulations of one cell,
     all cores, start-up of the worker processes included: the marginal program
     (only sigma_b and sigma_y sampled), bhm.study.SAMPLER, each fit's chains one
-    after another in process (bhm.stan.sample_arrays), fits in parallel.
+    after another in process through the program's lean module
+    (bhm.stan.build_lean, built before timing, as ``python -m bhm study`` does;
+    draws kept in memory), fits in parallel.
 
 Both fit data sets of cell A/true/10x200; the posterior means of gamma_0,
 gamma_1, sigma_b and sigma_y of the first --plain data sets must agree within
@@ -61,7 +63,8 @@ def plain_pystan_fits(n: int) -> tuple[float, list[dict]]:
 
 def study_fits(n: int) -> tuple[float, pd.DataFrame]:  # noqa: F821
     """Wall seconds per fit of run_study on n simulations (all cores), and its rows."""
-    study.run_simulation(CELL, 0)  # compile before timing
+    stan.build_lean([study.PROGRAMS[CELL.program]])  # build before timing, as `python -m bhm study` does
+    study.run_simulation(CELL, 0)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         study.run_study(out, cells_to_run=[CELL], n_sims=n, progress=False)
@@ -80,7 +83,7 @@ def main() -> None:
     worst = 0.0
     for sim, reference in enumerate(plain_means):
         row = rows[rows["sim"] == sim].iloc[0]
-        for name in NAMES:  # the study's 2,000 draws dominate the Monte Carlo error
+        for name in NAMES:  # the study's 1,000 draws dominate the Monte Carlo error
             se = np.hypot(reference[f"{name}_sd"] / np.sqrt(4000), row[f"{name}_sd"] / np.sqrt(row[f"{name}_ess_bulk"]))
             worst = max(worst, abs(row[f"{name}_mean"] - reference[name]) / se)
     cores = os.cpu_count()

@@ -18,9 +18,11 @@ Design choices, each measured in chapter 5:
   group (:func:`sufficient_statistics`), not from every observation.
 * **Lean fits.** The Stan program integrates the group slopes and
   (alpha, gamma) out and samples only (sigma_b, sigma_y); every other parameter
-  is drawn exactly afterwards. 4 chains of 200 warm-up and 500 kept iterations
-  (2,000 draws), run one after another in the worker process by
-  :func:`bhm.stan.sample_arrays`; simulations run in parallel instead.
+  is drawn exactly afterwards. 4 chains of 150 warm-up and 250 kept iterations
+  (1,000 nearly independent draws), run one after another in the worker
+  process by :func:`bhm.stan.sample_arrays`, through the program's lean module
+  where it is built (``python -m bhm study`` builds it: the same draws, kept
+  in memory); simulations run in parallel instead, one program at a time.
 * **Resumable.** Each finished simulation is written at once, atomically, to its
   own file in the results folder; a rerun skips what is there.
 * **Any executor.** Simulations run through a ``concurrent.futures`` Executor:
@@ -33,6 +35,7 @@ results (:func:`summarise`, :func:`paired_differences`, ...) are in
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +102,7 @@ TIMINGS = ("seconds", "stan_seconds")
 PARAMETERS = ("gamma_0", "gamma_1", "sigma_b", "sigma_y", "eta_1")
 
 #: The sampler's settings for every fit (chapter 5 justifies them).
-SAMPLER = {"chains": 4, "warmup": 200, "draws": 500}
+SAMPLER = {"chains": 4, "warmup": 150, "draws": 250}
 
 QUANTILES = (0.025, 0.05, 0.5, 0.95, 0.975)
 _BASE_SEED = 20261125
@@ -191,6 +194,7 @@ def _largest_group(groups: int) -> int:
     return max(per_group for j, per_group in SIZES.values() if j == groups)
 
 
+@functools.cache
 def design_for(design: str, size: str) -> simulate.Design:
     """The fixed predictors of a design and size.
 
@@ -212,7 +216,8 @@ def design_for(design: str, size: str) -> simulate.Design:
     Returns
     -------
     bhm.simulate.Design
-        ``x`` (N,), ``u`` (J,) and ``group`` (N,), 1-based.
+        ``x`` (N,), ``u`` (J,) and ``group`` (N,), 1-based; made once per
+        design and size and shared by every call, so the arrays are read-only.
 
     Raises
     ------
@@ -233,6 +238,8 @@ def design_for(design: str, size: str) -> simulate.Design:
     rng = np.random.default_rng(_seed(0, _index(DESIGNS, design), groups))
     x = rng.normal(spec["x_loc"], spec["x_scale"], size=(groups, largest))[:, :per_group].ravel()
     group = np.repeat(np.arange(1, groups + 1), per_group)
+    for array in (x, u, group):  # cached (one per design and size): nobody may change it
+        array.setflags(write=False)
     return simulate.Design(x=x, u=u, group=group)
 
 
@@ -434,14 +441,17 @@ def run_simulation(cell: Cell, sim: int) -> dict:
            "leapfrogs": int(draws["n_leapfrog__"].sum()), "seconds": round(seconds, 4),
            "stan_seconds": round(timing.get("stan_seconds", float("nan")), 4),
            "true_eta_1": float(data["eta"][0])}
-    for name, chains in values.items():
-        row[f"{name}_mean"] = float(chains.mean())
-        row[f"{name}_sd"] = float(chains.std())
-        for q, value in zip(QUANTILES, np.quantile(chains, QUANTILES)):
+    stacked = np.stack(list(values.values()), axis=-1)        # (chains, draws, parameters)
+    flat = stacked.reshape(-1, stacked.shape[-1])
+    means, sds, quantiles = flat.mean(axis=0), flat.std(axis=0), np.quantile(flat, QUANTILES, axis=0)
+    checks = diagnostics.rank_checks(stacked)
+    for i, name in enumerate(values):
+        row[f"{name}_mean"] = float(means[i])
+        row[f"{name}_sd"] = float(sds[i])
+        for q, value in zip(QUANTILES, quantiles[:, i]):
             row[f"{name}_q{q * 100:g}"] = float(value)
-        checks = diagnostics.convergence(chains)
-        row[f"{name}_rhat"] = checks["rhat"]
-        row[f"{name}_ess_bulk"] = checks["ess_bulk"]
+        row[f"{name}_rhat"] = float(checks["rhat"][i])
+        row[f"{name}_ess_bulk"] = float(checks["ess_bulk"][i])
     return row
 
 
@@ -465,7 +475,10 @@ def run_study(out, *, cells_to_run: list[Cell] | None = None, n_sims: int = 300,
         Simulations per cell.
     executor : concurrent.futures.Executor, optional
         Where fits run. Default: a process pool with ``max_workers`` processes
-        (default: the number of cores). A caller's executor is not shut down.
+        (default: the number of cores), one pool per program of
+        :data:`PROGRAMS`, the marginal program's cells first. A caller's
+        executor is not shut down; its workers should each fit one program
+        (a second program's fits each start a process of their own).
     progress : bool
         Show a tqdm progress bar with an ETA.
 
@@ -481,9 +494,18 @@ def run_study(out, *, cells_to_run: list[Cell] | None = None, n_sims: int = 300,
         simulations stored before it stay).
     """
     whole_number(n_sims, "n_sims", 1)
-    tasks = [(cell, sim) for cell in cells_to_run or cells() for sim in range(n_sims)]
-    return runs.run_tasks(out, tasks, run_simulation, _path, executor=executor, max_workers=max_workers,
-                          progress=progress, desc="study")
+    chosen = cells_to_run or cells()
+    report = {"done": 0, "skipped": 0, "seconds": 0.0}
+    # One program after the other, each in a pool of its own: a worker process
+    # samples one program's compiled module in process, and would have to start
+    # a fresh process for every fit of a second program (see bhm.stan.sample_arrays).
+    for program in PROGRAMS:
+        tasks = [(cell, sim) for cell in chosen if cell.program == program for sim in range(n_sims)]
+        if tasks:
+            part = runs.run_tasks(out, tasks, run_simulation, _path, executor=executor, max_workers=max_workers,
+                                  progress=progress, desc=f"study ({program})")
+            report = {key: report[key] + part[key] for key in report}
+    return report
 
 
 _KEYS = ["program", "design", "prior", "size"]
