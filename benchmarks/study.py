@@ -83,7 +83,7 @@ def main() -> None:
     worst = 0.0
     for sim, reference in enumerate(plain_means):
         row = rows[rows["sim"] == sim].iloc[0]
-        for name in NAMES:  # the study's 1,000 draws dominate the Monte Carlo error
+        for name in NAMES:  # the study's 2,000 draws dominate the Monte Carlo error
             se = np.hypot(reference[f"{name}_sd"] / np.sqrt(4000), row[f"{name}_sd"] / np.sqrt(row[f"{name}_ess_bulk"]))
             worst = max(worst, abs(row[f"{name}_mean"] - reference[name]) / se)
     cores = os.cpu_count()

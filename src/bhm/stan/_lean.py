@@ -8,8 +8,8 @@ iteration, on a two-parameter posterior). ``lean_services.cpp`` calls the same
 service (``stan::services::sample::hmc_nuts_diag_e_adapt``) with the same
 arguments, seeds and chain ids and keeps the draws in memory: the same
 numbers, bit for bit (tests/test_stan.py); a study fit takes about a third
-less time (0.071 against 0.106 s on 5 x 50, 0.077 against 0.120 s on 10 x 200,
-measured on one core of the book's 2-core machine).
+less time (4 chains of 150 + 250 iterations: 0.071 against 0.106 s on 5 x 50,
+0.077 against 0.120 s on 10 x 200, on one core of the book's 2-core machine).
 
 It is built from httpstan's own parts, and changes none of them: the model's
 object file, kept from httpstan's build when :func:`bhm.stan.compile_programs`
