@@ -415,10 +415,6 @@ def compile_program(name: str, code: str) -> str:
     return name
 
 
-def _link_lean(code: str) -> None:
-    _lean.build(code)
-
-
 def compile_programs(codes: dict[str, str], jobs: int) -> list[str]:
     """Compile the programs of ``codes`` (name -> Stan code) that httpstan's cache lacks, ``jobs`` at a time.
 
@@ -440,7 +436,7 @@ def compile_programs(codes: dict[str, str], jobs: int) -> list[str]:
         compiled = list(pool.map(compile_program, names, [codes[name] for name in names]))
         services.result()
         linkable = [code for code in codes.values() if _lean.model_object(code).exists() and not _lean.is_built(code)]
-        list(pool.map(_link_lean, linkable))
+        list(pool.map(_lean.build, linkable))  # a link each
     return compiled
 
 
