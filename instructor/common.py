@@ -126,5 +126,24 @@ def chromium_executable() -> str:
     )
 
 
+def launch_chromium(playwright, executable: str | None = None, *, timeout_ms: int = 90_000, attempts: int = 2):
+    """Headless Chromium through Playwright, with :data:`CHROMIUM_ARGS`.
+
+    A start that hangs is given one more try with a fresh profile before the
+    error is raised: in one CI run, two starts waited past their 60-s limit
+    while every other start of the same run took a second or two.
+    """
+    from playwright.sync_api import TimeoutError as LaunchTimeout
+
+    executable = executable or chromium_executable()
+    for attempt in range(1, attempts + 1):
+        try:
+            return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, timeout=timeout_ms)
+        except LaunchTimeout:
+            if attempt == attempts:
+                raise
+            log(f"chromium: no start within {timeout_ms / 1000:.0f} s (try {attempt} of {attempts}); trying again")
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)

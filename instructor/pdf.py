@@ -39,12 +39,11 @@ from pathlib import Path
 
 from instructor.common import (
     BUILD,
-    CHROMIUM_ARGS,
     HTML,
     MATHJAX,
     ROOT,
     Page,
-    chromium_executable,
+    launch_chromium,
     log,
     require_built_book,
     toc,
@@ -250,7 +249,7 @@ def build(out: Path = OUT) -> Path:
 
     body_pdf, front_pdf, front_file = WORK / "body.pdf", WORK / "front.pdf", WORK / "front.html"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             tab, problems = _open(browser, book_html)
             report = tab.evaluate("bhmPrepare()")

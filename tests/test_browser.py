@@ -24,9 +24,7 @@ Without a built book these tests fail (they do not skip): run `make book`, or
 import functools
 import http.server
 import json
-import os
 import re
-import shutil
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
@@ -35,7 +33,6 @@ from urllib.parse import urlsplit
 import jupytext
 import pytest
 import yaml
-from instructor.common import CHROMIUM_ARGS  # one set of switches for every Chromium the project starts
 
 ROOT = Path(__file__).parents[1]
 HTML = ROOT / "_build" / "html"
@@ -76,13 +73,6 @@ def _built_page(page: str) -> Path:
             "_toc.yml). Run `make book` first; `make test` does."
         )
     return path
-
-
-def _chromium() -> str | None:
-    for candidate in (os.environ.get("BHM_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 # ---------------------------------------------------------------------------
@@ -142,19 +132,6 @@ def site():
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = _chromium()
-    if executable is None:
-        pytest.skip(
-            "no Chromium (looked at $BHM_CHROMIUM, chromium on PATH, /usr/bin/chromium): "
-            "`make chromium` installs Debian's package when run as root"
-        )
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the `test` extra)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
-        yield chromium
-        chromium.close()
 
 
 # Text nodes a reader sees, outside code, outputs and MathJax's own markup.

@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_browser import LOCAL_HOSTS, browser  # noqa: F401 (browser: Chromium, or a skip that says why)
+from test_browser import LOCAL_HOSTS
 
 from bhm.exercises import CHECKS, write_student_notebooks
 
@@ -93,7 +93,7 @@ def _outputs(tab) -> list[str]:
     return tab.eval_on_selector_all(".jp-OutputArea-output", "els => els.map(e => e.textContent)")
 
 
-def test_student_notebook_in_jupyterlab(lab, browser):  # noqa: F811 (browser: the fixture imported above)
+def test_student_notebook_in_jupyterlab(lab, browser):  # browser: tests/conftest.py
     """Run All, see "not answered yet" at every check, answer one, see "right" (screenshot in _build/screenshots)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()

@@ -26,7 +26,6 @@ import base64
 import hashlib
 import os
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -40,9 +39,6 @@ SPECS = ROOT / "instructor" / "slides"
 SHOTS = ROOT / "_build" / "screenshots" / "slides"
 CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("0[0-9]_*.md"))
 TIMEOUT_MS = 60_000
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-proxy-server"]
 
 # Every slide title of the seed deck (the lecture slides of Maokomatanda, Mensinger and Schick, University
 # of Bonn, which the course grew out of), in its order, and the deck and slide heading that cover it. The
@@ -103,13 +99,6 @@ SEED = [
     ("(links: github.com/timmens/bayesian-hierarchical-models, mfviz.com/hierarchical-models)", "06_gcse",
      "Sources"),
 ]
-
-
-def _chromium() -> str | None:
-    for candidate in (os.environ.get("BHM_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def _deck(stem: str) -> Path:
@@ -203,17 +192,6 @@ def test_figures_come_from_the_executed_chapter(stem):
 # In the browser.
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("no Chromium (looked at $BHM_CHROMIUM, chromium on PATH, /usr/bin/chromium): "
-                    "`make chromium` installs Debian's package when run as root")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the `test` extra)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
-        yield chromium
-        chromium.close()
 
 
 READY = """async () => {
