@@ -171,7 +171,8 @@ def paired_differences(results: pd.DataFrame, *, baseline: str = "true", program
     out = []
     for (design, prior, size), group in rows[rows["prior"] != baseline].groupby(["design", "prior", "size"],
                                                                                sort=False):
-        paired = group.set_index(["design", "size", "sim"]).join(base, rsuffix="_base", how="inner")
+        paired = group.set_index(["design", "size", "sim"]).merge(base, how="inner", left_index=True,
+                                                                  right_index=True, suffixes=("", "_base"))
         if paired.empty:
             continue
         for name in parameters:
