@@ -156,14 +156,37 @@ def test_same_seed_same_draws_different_seed_different_draws():
     assert not np.array_equal(a.posterior["mu"].values, c.posterior["mu"].values)
 
 
-def test_pystan_leaves_no_fits_in_its_cache():
+def test_pystan_leaves_no_fits_in_its_cache(monkeypatch):
+    """httpstan keeps every seeded fit on disk; bhm deletes its own, by the names httpstan gives them
+    (_pystan.fit_names). Checked by name, so that other processes' fits in the same cache (another
+    pytest worker's, say) do not count: first the names are shown to be right (with the deletion
+    switched off, exactly those files appear), then three calls leave none of theirs behind."""
+    import io
+
     import httpstan.cache
 
-    fits = httpstan.cache.cache_directory() / "models"
-    before = set(fits.glob("*/fits/*"))
-    for seed in range(3):
-        stan.sample("normal_mean", DATA, seed=100 + seed, chains=2, draws=100, warmup=100, engine="pystan", check=False)
-    assert set(fits.glob("*/fits/*")) == before
+    from bhm.stan import _pystan
+
+    code = stan.program_code("normal_mean")
+    data = _data.prepare_data("normal_mean", code, DATA)
+    options = {"num_samples": 100, "num_warmup": 100, "num_thin": 1}
+
+    def files(seed):
+        model = _pystan.build_model("normal_mean", code, data, seed, io.StringIO())
+        return [httpstan.cache.fit_path(name) for name in _pystan.fit_names(model, options, 2)]
+
+    kept = files(99)
+    for path in kept:
+        path.unlink(missing_ok=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(httpstan.cache, "delete_fit", lambda name: None)
+        stan.sample("normal_mean", DATA, seed=99, chains=2, draws=100, warmup=100, engine="pystan", check=False)
+    assert len(kept) == 2 and all(path.is_file() for path in kept)
+    for path in kept:
+        path.unlink()
+    for seed in (100, 101, 102):
+        stan.sample("normal_mean", DATA, seed=seed, chains=2, draws=100, warmup=100, engine="pystan", check=False)
+        assert not any(path.exists() for path in files(seed))
 
 
 def test_sampling_is_quiet(capfd):
