@@ -151,9 +151,9 @@ $(REVEAL):
 slides: $(STAMP) $(BUILT) $(REVEAL)
 	$(BIN)/python -m instructor.slides --out _build/slides
 
-# The PDF needs Chromium; without it (no root to install it) its test skips, like the browser test.
 # pytest-xdist: TEST_WORKERS processes share the tests, file by file (a chapter's cells share one kernel).
 TEST_WORKERS ?= 2
+# The PDF needs Chromium; without it (no root to install it) its test skips, like the browser test.
 test: lint book chromium poppler slides
 	@if $(BIN)/python -c "from instructor.common import chromium_executable as c; c()" 2>/dev/null; \
 	then $(MAKE) --no-print-directory pdf; else echo "pdf: no Chromium, so no PDF; tests/test_pdf.py will skip"; fi

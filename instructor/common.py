@@ -131,7 +131,7 @@ def launch_chromium(playwright, executable: str | None = None, *, timeout_ms: in
 
     A start that hangs is given one more try with a fresh profile before the
     error is raised: in one CI run, two starts waited past their 60-s limit
-    while every other start of the same run took a second or two.
+    after the run's earlier starts had worked.
     """
     from playwright.sync_api import TimeoutError as LaunchTimeout
 
