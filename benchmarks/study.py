@@ -16,7 +16,13 @@ Both fit data sets of cell A/true/10x200; the posterior means of gamma_0,
 gamma_1, sigma_b and sigma_y of the first --plain data sets must agree within
 Monte Carlo error. Prints seconds per fit, the ratio, and where the study's time
 goes (Stan's own warm-up and sampling time against the wall time).
-Run: python benchmarks/study.py [--sims 60] [--plain 3]   (no assertions on timing)
+
+(c) the gradient: the marginal program's lean module with the analytic gradient
+    of stan/varying_slope_marginal.hpp against the same program's lean module
+    without it (Stan's automatic differentiation of the Stan function), on the
+    first --gradient data sets of the cell, one core, the two alternating fit
+    by fit (first one, then the other) so that the machine's drift hits both.
+Run: python benchmarks/study.py [--sims 60] [--plain 3] [--gradient 40]   (no assertions on timing)
 """
 
 from __future__ import annotations
@@ -73,10 +79,34 @@ def study_fits(n: int) -> tuple[float, pd.DataFrame]:  # noqa: F821
     return wall / n, rows
 
 
+def gradient_fits(n: int) -> tuple[float, float]:
+    """Seconds per fit of the marginal program's lean module with its C++ header and without, alternating."""
+    from bhm.stan import _data, _lean, _pystan
+
+    name = study.PROGRAMS[CELL.program]
+    code, header = stan.program_code(name), stan.program_header(name)
+    with stan.quiet():
+        for which in (header, None):
+            _lean.build(code, which)  # without the header: compiled here if make book did not keep the object
+    args = _pystan._nuts_arguments(draws=study.SAMPLER["draws"], warmup=study.SAMPLER["warmup"], thin=1,
+                                   adapt_delta=None, max_treedepth=None)
+    seconds = {"header": 0.0, "autodiff": 0.0}
+    for sim in range(n):
+        data = _data.prepare_data(name, code, study.stan_data(CELL, study.simulation_data(CELL, sim)))
+        order = [("header", header), ("autodiff", None)]
+        for label, which in order if sim % 2 == 0 else order[::-1]:
+            start = time.perf_counter()
+            _lean.sample(code, which, data, study.fit_seed(CELL, sim), study.SAMPLER["chains"], args)
+            seconds[label] += time.perf_counter() - start
+    return seconds["header"] / n, seconds["autodiff"] / n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sims", type=int, default=60, help="simulations the study runs (default 60)")
     parser.add_argument("--plain", type=int, default=3, help="data sets PyStan fits (default 3)")
+    parser.add_argument("--gradient", type=int, default=40,
+                        help="data sets each lean module fits in (c) (default 40; 0 skips it)")
     args = parser.parse_args()
     plain, plain_means = plain_pystan_fits(args.plain)
     per_fit, rows = study_fits(args.sims)
@@ -97,6 +127,11 @@ def main() -> None:
     print(f"where the study's time goes ({cores} cores x wall): Stan's own warm-up and sampling "
           f"{100 * stan_share:.0f}%, the rest of bhm.stan.sample_arrays {100 * (in_call - stan_share):.0f}%, "
           f"everything else (simulating data, summaries, processes, files) {100 * (1 - in_call):.0f}%")
+    if args.gradient:
+        analytic, autodiff = gradient_fits(args.gradient)
+        print(f"the marginal program's lean module, one core, {args.gradient} fits each, alternating: "
+              f"analytic gradient {1000 * analytic:.1f} ms per fit, Stan's automatic differentiation "
+              f"{1000 * autodiff:.1f} ms; ratio {analytic / autodiff:.2f}")
 
 
 if __name__ == "__main__":

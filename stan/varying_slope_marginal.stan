@@ -56,6 +56,23 @@ functions {
     real v3 = (g3 - l31 * v1 - l32 * v2) / l33;
     return [l11, l21, l31, l22, l32, l33, v1, v2, v3]';
   }
+  // The log likelihood of (sigma_b, sigma_y): the log density at the top of this
+  // file without the priors and the -(N - J) log sigma_y term. For the study's
+  // lean sampler, the C++ file varying_slope_marginal.hpp overloads this function
+  // with the same value and its analytic gradient (bhm.stan._lean pastes it into
+  // this program's C++): Stan's automatic differentiation of the lines below took
+  // more than half of a study fit's sampling time. Every other build (httpstan's,
+  // CmdStan's) differentiates them.
+  real marginal_log_likelihood(real sigma_b, real sigma_y, vector inv_sxx, matrix M, real A, real B, real C,
+                               vector prior_precision, vector prior_mean) {
+    real vy = square(sigma_y);
+    // tau_j^2 = sigma_b^2 + sigma_y^2 / Sxx_j; fma: one autodiff node per group, not two
+    vector[rows(M)] tau2 = fma(vy, inv_sxx, square(sigma_b));
+    row_vector[10] s = inv(tau2)' * M;     // sums over groups of w_j times each column of M
+    vector[9] f = gaussian_part(s, vy, B, C, prior_precision, prior_mean);
+    // sum log w_j = -sum log tau_j^2, g' H^-1 g = v' v, (1/2) log det H = log(l11 l22 l33)
+    return -0.5 * sum(log(tau2)) - 0.5 * (A / vy + s[10] - dot_self(f[7:9])) - log(f[1] * f[4] * f[6]);
+  }
 }
 data {
   int<lower=1> J;                          // number of groups
@@ -112,17 +129,8 @@ model {
   }                                        // 3: uniform on (0, 100), the bounds alone
   sigma_y ~ cauchy(0, 5);
   target += log(sigma_y);                  // Jacobian of z_y -> sigma_y, up to a constant
-  {
-    real vy = square(sigma_y);
-    // tau_j^2 = sigma_b^2 + sigma_y^2 / Sxx_j; fma: one autodiff node per group, not two
-    vector[J] tau2 = fma(vy, inv_sxx, square(sigma_b));
-    row_vector[10] s = inv(tau2)' * M;     // sums over groups of w_j times each column of M
-    vector[9] f = gaussian_part(s, vy, B, C, prior_precision, prior_mean);
-    // the header's log density: sum log w_j = -sum log tau_j^2, g' H^-1 g = v' v,
-    // (1/2) log det H = log(l11 l22 l33)
-    target += -n_minus_J * log(sigma_y) - 0.5 * sum(log(tau2))
-              - 0.5 * (A / vy + s[10] - dot_self(f[7:9])) - log(f[1] * f[4] * f[6]);
-  }
+  target += -n_minus_J * log(sigma_y)
+            + marginal_log_likelihood(sigma_b, sigma_y, inv_sxx, M, A, B, C, prior_precision, prior_mean);
 }
 generated quantities {
   real alpha;                              // common intercept

@@ -377,25 +377,67 @@ def test_chain_output_with_nan_and_infinity_is_read():
 def test_lean_module_gives_httpstans_draws_bit_for_bit():
     """The lean module (bhm.stan._lean) runs Stan's service with the same arguments and seeds as
     httpstan's module, and keeps the draws in memory: the same numbers, bit for bit, for every
-    column, on the study's program (built by `make book`'s compile step; built here if not)."""
+    column, on the study's centred program (built by `make book`'s compile step; built here if not)."""
     from bhm import study
     from bhm.stan import _lean
 
     cell = study.Cell("A", "true", "5x50")
-    code = stan.program_code("varying_slope_marginal")
-    data = _data.prepare_data("varying_slope_marginal", code, study.stan_data(cell, study.simulation_data(cell, 3)))
+    code = stan.program_code("varying_slope_suff")
+    assert stan.program_header("varying_slope_suff") is None
+    data = _data.prepare_data("varying_slope_suff", code, study.stan_data(cell, study.simulation_data(cell, 3)))
     args = _pystan._nuts_arguments(draws=120, warmup=100, thin=1, adapt_delta=None, max_treedepth=None)
-    stan.build_lean(["varying_slope_marginal"])
+    stan.build_lean(["varying_slope_suff"])
     assert _lean.is_built(code)
-    socket = _pystan._sample_through_socket("varying_slope_marginal", code, data, 17, 3, args)
-    lean = _lean.sample(code, data, 17, 3, args)
+    socket = _pystan._sample_through_socket("varying_slope_suff", code, data, 17, 3, args)
+    lean = _lean.sample(code, None, data, 17, 3, args)
     assert socket[0] == lean[0] == [0, 0, 0] and socket[1] == lean[1] and socket[4] == lean[4]
-    assert lean[2].shape == (3, 120, len(lean[1])) and "eta_1" in lean[1]
+    assert lean[2].shape == (3, 120, len(lean[1])) and "eta.1" in lean[1]
     np.testing.assert_array_equal(lean[2], socket[2])
     # and sample_arrays takes it (in a process of its own here: other programs are loaded in this one)
-    arrays = stan.sample_arrays("varying_slope_marginal", study.stan_data(cell, study.simulation_data(cell, 3)),
+    arrays = stan.sample_arrays("varying_slope_suff", study.stan_data(cell, study.simulation_data(cell, 3)),
                                 seed=17, chains=3, draws=120, warmup=100)
     np.testing.assert_array_equal(arrays["sigma_b"], socket[2][..., socket[1].index("sigma_b")])
+
+
+@pytest.mark.parametrize("prior", ["true", "flat", "sigma-half-normal", "sigma-uniform"])
+def test_lean_header_gives_stans_log_density_and_gradient(prior):
+    """stan/varying_slope_marginal.hpp overloads the program's marginal_log_likelihood with an
+    analytic gradient in its lean module; httpstan's module differentiates the Stan function.
+    Log density and gradient agree to 1e-10 (relative) at points across the posterior's reach,
+    for each prior on sigma_b and gamma; and the lean module does use the header: its draws
+    differ from httpstan's (a different gradient in the last bits sends NUTS elsewhere)."""
+    from bhm import study
+    from bhm.stan import _lean
+
+    name = "varying_slope_marginal"
+    code, header = stan.program_code(name), stan.program_header(name)
+    assert header is not None and "make_callback_var" in header
+    stan.build_lean([name])
+    assert _lean.is_built(code, header)
+    rng = np.random.default_rng(11)
+    for size in ("5x50", "50x10"):
+        cell = study.Cell("A", prior, size)
+        data = study.stan_data(cell, study.simulation_data(cell, 4))
+        model = stan.build(name, data, engine="pystan")
+        prepared = _data.prepare_data(name, code, data)
+        for point in rng.normal(0.0, 1.5, size=(6, 2)):
+            lp, gradient = _lean.log_prob_grad(code, header, prepared, point)
+            assert lp == pytest.approx(model.log_prob(list(point)), rel=1e-10, abs=1e-10)
+            np.testing.assert_allclose(gradient, model.grad_log_prob(list(point)), rtol=1e-10, atol=1e-10)
+    args = _pystan._nuts_arguments(draws=50, warmup=50, thin=1, adapt_delta=None, max_treedepth=None)
+    socket = _pystan._sample_through_socket(name, code, prepared, 17, 1, args)
+    lean = _lean.sample(code, header, prepared, 17, 1, args)
+    assert socket[1] == lean[1] and not np.array_equal(socket[2], lean[2])
+
+
+def test_lean_header_needs_stancs_model_class():
+    """with_header pastes the header before the model class stanc writes; C++ without one is refused."""
+    from bhm.stan import _lean
+
+    cpp = "namespace model_x_namespace {\nclass model_x final : public model_base_crtp<model_x> {\n};\n}"
+    assert _lean.with_header(cpp, "model_x", "// H") == cpp.replace("\nclass", "\n// H\n\nclass")
+    with pytest.raises(ValueError, match="cannot find the model class 'model_y'"):
+        _lean.with_header(cpp, "model_y", "// H")
 
 
 def test_flat_columns_become_arrays_in_stans_column_major_order():

@@ -49,6 +49,7 @@ __all__ = [
     "programs",
     "program_path",
     "program_code",
+    "program_header",
     "declared_data",
     "default_engine",
     "engine_description",
@@ -130,6 +131,23 @@ def program_code(name: str) -> str:
         As for :func:`program_path`.
     """
     return program_path(name).read_text()
+
+
+def program_header(name: str) -> str | None:
+    """The C++ header beside program ``name`` (``stan/<name>.hpp``), or None if it has none.
+
+    A header gives a Stan function of the program an analytic gradient, for
+    the program's lean module only (:func:`build_lean`; see ``bhm.stan._lean``).
+    The Stan function stays the definition: every other build differentiates
+    it, and the tests compare the two.
+
+    Raises
+    ------
+    ValueError
+        As for :func:`program_path`.
+    """
+    header = program_path(name).with_suffix(".hpp")
+    return header.read_text() if header.is_file() else None
 
 
 
@@ -314,7 +332,9 @@ def build_lean(names, *, engine: str | None = None) -> list[str]:
     socket, which costs as much as sampling a small model. The lean module
     (``bhm.stan._lean``) runs the same Stan service with the same seeds and
     keeps the draws in memory: :func:`sample_arrays` then returns the same
-    draws, bit for bit, in less time. It uses the lean module of every
+    draws, bit for bit, in less time (except for a program with a C++ header,
+    :func:`program_header`, whose lean module has the header's gradient: the
+    same posterior, other draws). It uses the lean module of every
     program built, httpstan's module of every other. :func:`compile_programs`
     (``make book``) builds the lean module of every program it compiles, by
     linking the model's object file with the services object (compiled once
@@ -346,10 +366,10 @@ def build_lean(names, *, engine: str | None = None) -> list[str]:
         return []
     from bhm.stan import _lean
 
-    built = [name for name in names if not _lean.is_built(program_code(name))]
+    built = [name for name in names if not _lean.is_built(program_code(name), program_header(name))]
     with quiet():
         for name in built:
-            _lean.build(program_code(name))
+            _lean.build(program_code(name), program_header(name))
     return built
 
 
@@ -464,7 +484,8 @@ def sample_arrays(
     directly, without httpstan's HTTP server and process pool, or, where
     :func:`build_lean` built it, the program's lean module, without the
     per-draw JSON as well; either way the draws equal :func:`sample`'s for the
-    same seed, bit for bit.
+    same seed, bit for bit (except in the lean module of a program with a C++
+    header, :func:`program_header`).
     Chains run one after another, so run several fits in parallel processes
     rather than several chains. Diagnostics are the caller's (no warnings).
 

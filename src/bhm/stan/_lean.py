@@ -19,6 +19,16 @@ with httpstan's bundled Stan, flags and libraries; the slow part). All of it
 lives under :func:`bhm._paths.build_dir` ``/lean``. A fit uses the lean module
 where it is built (:func:`is_built`), httpstan's module otherwise: the same
 draws either way.
+
+One exception, by design: a program with a C++ header beside it in ``stan/``
+(``stan/<name>.hpp``, :func:`bhm.stan.program_header`) gets the header pasted
+into its model's C++ before the model class, where it overloads a Stan
+function of the program with an analytic gradient (chapter 5's marginal
+program: a study fit samples in 0.42-0.44 of the time). Its lean module
+compiles its own model object (a minute), and its draws come from the same
+posterior but are not the same numbers as httpstan's module's, whose gradient
+comes from Stan's automatic differentiation of the Stan function
+(tests/test_stan.py checks that value and gradient agree).
 """
 
 from __future__ import annotations
@@ -88,9 +98,13 @@ def services_object() -> Path:
     return target if target.exists() else _compile(_SOURCE, target, [])
 
 
-def model_object(code: str) -> Path:
-    """Where the compiled model of ``code`` is kept (it may not exist yet)."""
-    return build_dir() / "lean" / f"model-{_key(code)}" / "model.o"
+def _sources(code: str, header: str | None) -> tuple[str, ...]:
+    return (code,) if header is None else (code, header)
+
+
+def model_object(code: str, header: str | None = None) -> Path:
+    """Where the compiled model of ``code`` (with C++ ``header``, if any) is kept (it may not exist yet)."""
+    return build_dir() / "lean" / f"model-{_key(*_sources(code, header))}" / "model.o"
 
 
 def keep_model_object(code: str, build_folder) -> bool:
@@ -113,21 +127,39 @@ def keep_model_object(code: str, build_folder) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _module_path(code: str) -> Path:
-    return build_dir() / "lean" / f"model-{_key(code)}" / f"lean-{_key(_SOURCE.read_text())}" / (
+def _module_path(code: str, header: str | None = None) -> Path:
+    return model_object(code, header).parent / f"lean-{_key(_SOURCE.read_text())}" / (
         _MODULE + importlib.machinery.EXTENSION_SUFFIXES[0])
 
 
-def is_built(code: str) -> bool:
-    """Whether the lean module of Stan program ``code`` is built on this machine."""
-    return _module_path(code).exists()
+def is_built(code: str, header: str | None = None) -> bool:
+    """Whether the lean module of Stan program ``code`` (with C++ ``header``, if any) is built on this machine."""
+    return _module_path(code, header).exists()
 
 
-def build(code: str) -> Path:
-    """Build the lean module of Stan program ``code`` (if not built); returns its path.
+def with_header(cpp_code: str, stan_model_name: str, header: str) -> str:
+    """stanc's C++ ``cpp_code`` with ``header`` pasted in the model's namespace, before the model class.
 
-    Links the model object (kept from httpstan's build by :func:`keep_model_object`,
-    or compiled here from httpstan's stanc output) with :func:`services_object`.
+    There it is declared before the model's log density uses it, so a
+    non-template function of the header overloads the template that stanc
+    generated from the Stan function of the same name and arguments.
+
+    Raises
+    ------
+    ValueError
+        The model class is not where stanc puts it (a stanc this code does not know).
+    """
+    marker = f"\nclass {stan_model_name} final : public model_base_crtp<{stan_model_name}> {{"
+    if cpp_code.count(marker) != 1:
+        raise ValueError(f"cannot find the model class {stan_model_name!r} in stanc's C++ to add the header before")
+    return cpp_code.replace(marker, f"\n{header}\n{marker}")
+
+
+def compile_model(code: str, header: str | None = None) -> Path:
+    """Compile the model object of ``code`` here, from httpstan's stanc output (if not compiled); returns its path.
+
+    With a C++ ``header`` (:func:`bhm.stan.program_header`), the header is
+    pasted in first (:func:`with_header`). About a minute.
 
     Raises
     ------
@@ -137,18 +169,36 @@ def build(code: str) -> Path:
     import httpstan.compile
     import httpstan.models
 
-    path = _module_path(code)
-    if path.exists():
-        return path
-    services = services_object()
-    model = model_object(code)
+    model = model_object(code, header)
     if not model.exists():
         stan_model_name = f"model_{httpstan.models.calculate_model_name(code).split('/')[1]}"
         cpp_code, _ = httpstan.compile.compile(code, stan_model_name)
+        if header is not None:
+            cpp_code = with_header(cpp_code, stan_model_name, header)
         with tempfile.TemporaryDirectory(prefix="bhm-lean-") as scratch:
             source = Path(scratch) / f"{stan_model_name}.cpp"
             source.write_text(cpp_code)
             _compile(source, model, [scratch])
+    return model
+
+
+def build(code: str, header: str | None = None) -> Path:
+    """Build the lean module of Stan program ``code`` (if not built); returns its path.
+
+    Links the model object (kept from httpstan's build by :func:`keep_model_object`,
+    or compiled here: :func:`compile_model`) with :func:`services_object`. With
+    a C++ ``header``, the model object is always compiled here.
+
+    Raises
+    ------
+    ValueError
+        stanc rejects the program.
+    """
+    path = _module_path(code, header)
+    if path.exists():
+        return path
+    services = services_object()
+    model = compile_model(code, header)
     path.parent.mkdir(parents=True, exist_ok=True)
     lib = _httpstan_dir() / "lib"
     with tempfile.TemporaryDirectory(prefix="bhm-lean-", dir=path.parent) as scratch:
@@ -160,9 +210,9 @@ def build(code: str) -> Path:
     return path
 
 
-def module(code: str):
+def module(code: str, header: str | None = None):
     """The loaded lean module of ``code`` (built already: see :func:`is_built`)."""
-    path = _module_path(code)
+    path = _module_path(code, header)
     if str(path) not in _LOADED:
         spec = importlib.util.spec_from_file_location(_MODULE, path)
         loaded = importlib.util.module_from_spec(spec)
@@ -171,13 +221,15 @@ def module(code: str):
     return _LOADED[str(path)]
 
 
-def sample(code: str, data: dict, seed: int, chains: int, args: dict):
+def sample(code: str, header: str | None, data: dict, seed: int, chains: int, args: dict):
     """Run chains 1..``chains`` through the lean module.
 
     Parameters
     ----------
     code : str
         The Stan program (built: :func:`is_built`).
+    header : str or None
+        Its C++ header (:func:`bhm.stan.program_header`).
     data : dict
         The program's data, as httpstan takes them.
     seed : int
@@ -195,7 +247,7 @@ def sample(code: str, data: dict, seed: int, chains: int, args: dict):
     """
     from httpstan.utils import _split_data
 
-    lean = module(code)
+    lean = module(code, header)
     split = _split_data(data)
     codes, names, draws, messages = lean.nuts(
         *split, seed, chains, args["init_radius"], args["num_warmup"], args["num_samples"], args["num_thin"],
@@ -203,3 +255,24 @@ def sample(code: str, data: dict, seed: int, chains: int, args: dict):
         args["t0"], args["init_buffer"], args["term_buffer"], args["window"])
     parameters, dims = lean.parameter_dims(*split)
     return codes, names, np.asarray(draws), messages, dict(zip(parameters, dims))
+
+
+def log_prob_grad(code: str, header: str | None, data: dict, unconstrained) -> tuple[float, list[float]]:
+    """The log density (Jacobian included, constants dropped) and its gradient, as NUTS sees them.
+
+    Through the lean module of ``code`` (built: :func:`is_built`), so with the
+    gradient of its C++ ``header`` if it has one; httpstan's module gives the
+    same two numbers from Stan's automatic differentiation
+    (``stan.model.Model.log_prob`` and ``grad_log_prob``).
+
+    Parameters
+    ----------
+    code, header, data
+        As for :func:`sample`.
+    unconstrained : sequence of float
+        The parameters on the unconstrained scale, in the program's order.
+    """
+    from httpstan.utils import _split_data
+
+    lp, gradient = module(code, header).log_prob_grad(*_split_data(data), [float(x) for x in unconstrained])
+    return lp, gradient

@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from bhm.stan import _lean
+from bhm.stan import _lean, program_header
 from bhm.stan._chatter import compiler_error, log_chatter, quiet, stan_message
 
 # PyStan runs each call through `asyncio.run`. Inside Jupyter the kernel's own
@@ -322,8 +322,9 @@ def sample_arrays(name, code, data, *, chains, draws, warmup, seed, thin, adapt_
                            max_treedepth=max_treedepth)
     with quiet() as chatter:
         try:
-            if _lean.is_built(code):  # the same draws, without the JSON (see bhm.stan._lean)
-                codes, columns, table, log, dims = _lean.sample(code, data, seed, chains, args)
+            header = program_header(name)
+            if _lean.is_built(code, header):  # the same draws, without the JSON (see bhm.stan._lean)
+                codes, columns, table, log, dims = _lean.sample(code, header, data, seed, chains, args)
             else:
                 codes, columns, table, log, dims = _sample_through_socket(name, code, data, seed, chains, args)
         except (RuntimeError, ValueError) as error:  # data that break a declared constraint
@@ -420,23 +421,33 @@ def compile_programs(codes: dict[str, str], jobs: int) -> list[str]:
 
     Each compiler runs in a spawned process: a clean interpreter, with no event
     loop and no Stan module loaded. Beside them, once per machine, the lean
-    sampler's services object compiles (bhm.stan._lean); then every program
-    whose model object was kept gets its lean module (a link, seconds). Returns
-    the names compiled, in order.
+    sampler's services object compiles (bhm.stan._lean), and so does the lean
+    model object of each program with a C++ header (program_header); then
+    every program whose model object is there gets its lean module (a link,
+    seconds). Returns the names compiled by httpstan, in order.
     """
     import concurrent.futures
     import multiprocessing
 
+    sources = {name: (code, program_header(name)) for name, code in codes.items()}
     names = [name for name in codes if not is_compiled(codes[name])]
-    if not names and all(_lean.is_built(code) or not _lean.model_object(code).exists() for code in codes.values()):
+    own = [source for source in sources.values() if source[1] is not None and not _lean.is_built(*source)]
+    if not names and not own and all(_lean.is_built(*source) or not _lean.model_object(*source).exists()
+                                     for source in sources.values()):
         return []
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max(1, min(jobs, len(names) + 1)), mp_context=context) as pool:
+    workers = max(1, min(jobs, len(names) + len(own) + 1))
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
         services = pool.submit(_lean.services_object)  # first: the longest job
-        compiled = list(pool.map(compile_program, names, [codes[name] for name in names]))
-        services.result()
-        linkable = [code for code in codes.values() if _lean.model_object(code).exists() and not _lean.is_built(code)]
-        list(pool.map(_lean.build, linkable))  # a link each
+        compiling = [pool.submit(compile_program, name, codes[name]) for name in names]
+        models = [pool.submit(_lean.compile_model, *source) for source in own]
+        compiled = [job.result() for job in compiling]
+        for job in [services, *models]:
+            job.result()
+        linkable = [source for source in sources.values()
+                    if _lean.model_object(*source).exists() and not _lean.is_built(*source)]
+        if linkable:
+            list(pool.map(_lean.build, *zip(*linkable)))  # a link each
     return compiled
 
 

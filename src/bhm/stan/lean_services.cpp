@@ -27,6 +27,7 @@
 #include <stan/io/array_var_context.hpp>
 #include <stan/io/empty_var_context.hpp>
 #include <stan/model/gradient.hpp>
+#include <stan/model/log_prob_grad.hpp>
 #include <stan/model/model_base.hpp>
 
 // Stan's stan::model::gradient (stan/model/gradient.hpp), which NUTS calls for
@@ -164,8 +165,25 @@ py::tuple parameter_dims(const std::vector<std::string> &names_r, const std::vec
   return py::make_tuple(names, dims);
 }
 
+// The log density and its gradient at unconstrained parameters, as NUTS sees
+// them (dropping constants, with the Jacobian), as httpstan's log_prob_grad: for
+// tests that compare a program's C++ header (bhm.stan._lean) with Stan's
+// automatic differentiation.
+py::tuple log_prob_grad(const std::vector<std::string> &names_r, const std::vector<double> &values_r,
+                        const std::vector<std::vector<size_t>> &dim_r, const std::vector<std::string> &names_i,
+                        const std::vector<int> &values_i, const std::vector<std::vector<size_t>> &dim_i,
+                        std::vector<double> unconstrained) {
+  stan::io::array_var_context data(names_r, values_r, dim_r, names_i, values_i, dim_i);
+  std::unique_ptr<stan::model::model_base> model(&new_model(data, 1u, &std::cout));
+  std::vector<int> integers;
+  std::vector<double> gradient;
+  double lp = stan::model::log_prob_grad<true, true>(*model, unconstrained, integers, gradient, &std::cout);
+  return py::make_tuple(lp, gradient);
+}
+
 PYBIND11_MODULE(bhm_lean_services, m) {
   m.doc() = "Stan's NUTS (hmc_nuts_diag_e_adapt) with the draws kept in memory; see lean_services.cpp";
   m.def("nuts", &nuts, "Run chains 1..chains of NUTS; returns (codes, names, draws, messages)");
   m.def("parameter_dims", &parameter_dims, "The model's parameter names and dimensions");
+  m.def("log_prob_grad", &log_prob_grad, "The log density (Jacobian included) and its gradient");
 }

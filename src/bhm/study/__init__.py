@@ -399,12 +399,20 @@ def fit_seed(cell: Cell, sim: int) -> int:
                      int(sim)).generate_state(1)[0] % 2**31)
 
 
+_LEAN_READY: set[str] = set()  # programs whose lean module this process has made sure of
+
+
 def run_simulation(cell: Cell, sim: int) -> dict:
     """Simulate data set ``sim`` of ``cell``, fit it and return one flat row of results.
 
     The fit runs in this process through :func:`bhm.stan.sample_arrays` (chains
     one after another, :data:`SAMPLER`); run simulations in parallel
-    processes, as :func:`run_study` does.
+    processes, as :func:`run_study` does. With PyStan it runs through the
+    program's lean module, built here if this machine lacks it (a few minutes,
+    once; :func:`bhm.stan.build_lean`): the committed rows came from it, and the
+    marginal program's lean module has the analytic gradient of
+    ``stan/varying_slope_marginal.hpp``, whose draws differ from those of
+    httpstan's module.
 
     Parameters
     ----------
@@ -431,6 +439,9 @@ def run_simulation(cell: Cell, sim: int) -> dict:
 
     from bhm import diagnostics, stan
 
+    if cell.program not in _LEAN_READY:
+        stan.build_lean([PROGRAMS[cell.program]])
+        _LEAN_READY.add(cell.program)
     data = simulation_data(cell, sim)
     seed = fit_seed(cell, sim)
     start, timing = time.perf_counter(), {}
