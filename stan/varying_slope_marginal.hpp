@@ -21,9 +21,11 @@
 // and gradient, to 1e-10 relative, under the study's kinds of prior (normal or
 // flat on gamma; half-Cauchy, half-normal or uniform on sigma_b).
 //
-// The algebra, in the notation of the Stan program's opening comment. With u = sigma_b^2,
-// vy = sigma_y^2, tau_j^2 = u + vy / Sxx_j, w_j = 1 / tau_j^2 and
-//   T = -(1/2) sum_j log tau_j^2 - (1/2) Q,   Q = A / vy + s_10 - g' H^-1 g + log det H,
+// The algebra, in the notation of the Stan program's opening comment (whose u_j is
+// the group-level predictor; sigma_b^2 is vb here). With vb = sigma_b^2,
+// vy = sigma_y^2, tau_j^2 = vb + vy / Sxx_j, w_j = 1 / tau_j^2 and
+//   T = -(1/2) sum_j log tau_j^2 - (1/2) Q,   Q = A / vy + s_10 - g' H^-1 g + log det H
+// (s_10 = sum_j w_j b0_j^2, s[9] below),
 // where H and g are sums over groups of w_j z_j z_j' and w_j b0_j z_j plus the
 // terms in vy and the prior, the derivatives of g' H^-1 g and log det H
 // (d(g' H^-1 g) = 2 theta' dg - theta' dH theta with theta = H^-1 g, and
@@ -31,10 +33,10 @@
 //   dQ / dw_j = (b0_j - theta' z_j)^2 + z_j' H^-1 z_j =: q_j,
 // and, from the terms of H and g in vy (C / vy in H_11, B / vy in g_1),
 //   dQ / dvy (w fixed) = (-A + 2 B theta_1 - C theta_1^2 - C (H^-1)_11) / vy^2.
-// With dw_j / du = -w_j^2 and dw_j / dvy = -w_j^2 / Sxx_j:
-//   dT / du  = (1/2) sum_j w_j (q_j w_j - 1),
+// With dw_j / dvb = -w_j^2 and dw_j / dvy = -w_j^2 / Sxx_j:
+//   dT / dvb = (1/2) sum_j w_j (q_j w_j - 1),
 //   dT / dvy = (1/2) sum_j w_j (q_j w_j - 1) / Sxx_j - (1/2) dQ / dvy (w fixed),
-// and dT / dsigma_b = 2 sigma_b dT / du, dT / dsigma_y = 2 sigma_y dT / dvy.
+// and dT / dsigma_b = 2 sigma_b dT / dvb, dT / dsigma_y = 2 sigma_y dT / dvy.
 // Each group costs a few multiplications; nothing is allocated.
 inline stan::math::var marginal_log_likelihood(
     const stan::math::var& sigma_b, const stan::math::var& sigma_y,
@@ -44,13 +46,13 @@ inline stan::math::var marginal_log_likelihood(
   // the columns of M (see the program's transformed data): c_j, u_j and b0_j, so z_j = (c_j, 1, u_j)
   constexpr int c_col = 1, u_col = 4, b0_col = 7;
   const double sb = sigma_b.val(), sy = sigma_y.val();
-  const double u = sb * sb, vy = sy * sy;
+  const double vb = sb * sb, vy = sy * sy;
   const Eigen::Index J = M.rows();
   // first pass: the weighted sums s_k = sum_j w_j M_jk and sum_j log tau_j^2
   double s[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   double sum_log_tau2 = 0;
   for (Eigen::Index j = 0; j < J; ++j) {
-    const double tau2 = std::fma(vy, inv_sxx[j], u);
+    const double tau2 = std::fma(vy, inv_sxx[j], vb);
     const double w = 1 / tau2;
     sum_log_tau2 += std::log(tau2);
     for (int k = 0; k < 10; ++k) s[k] += w * M(j, k);
@@ -74,19 +76,19 @@ inline stan::math::var marginal_log_likelihood(
   const double i11 = k11 * k11 + k21 * k21 + k31 * k31, i12 = k21 * k22 + k31 * k32, i13 = k31 * k33;
   const double i22 = k22 * k22 + k32 * k32, i23 = k32 * k33, i33 = k33 * k33;
   // second pass: q_j and the two sums of the gradient
-  double d_u = 0, d_vy = 0;
+  double d_vb = 0, d_vy = 0;
   for (Eigen::Index j = 0; j < J; ++j) {
-    const double w = 1 / std::fma(vy, inv_sxx[j], u);
+    const double w = 1 / std::fma(vy, inv_sxx[j], vb);
     const double c = M(j, c_col), uj = M(j, u_col), b0 = M(j, b0_col);
     const double r = b0 - (t1 * c + t2 + t3 * uj);
     const double zHz = i11 * c * c + i22 + i33 * uj * uj + 2 * (i12 * c + i13 * c * uj + i23 * uj);
     const double term = w * ((r * r + zHz) * w - 1);
-    d_u += term;
+    d_vb += term;
     d_vy += term * inv_sxx[j];
   }
-  d_u *= 0.5;
+  d_vb *= 0.5;
   d_vy = 0.5 * d_vy - 0.5 * (-A + 2 * B * t1 - C * t1 * t1 - C * i11) / (vy * vy);
-  const double d_sigma_b = 2 * sb * d_u, d_sigma_y = 2 * sy * d_vy;
+  const double d_sigma_b = 2 * sb * d_vb, d_sigma_y = 2 * sy * d_vy;
   return stan::math::make_callback_var(value, [sigma_b, sigma_y, d_sigma_b, d_sigma_y](auto& vi) mutable {
     sigma_b.adj() += vi.adj() * d_sigma_b;
     sigma_y.adj() += vi.adj() * d_sigma_y;

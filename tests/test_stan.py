@@ -404,8 +404,9 @@ def test_lean_header_gives_stans_log_density_and_gradient(prior):
     """stan/varying_slope_marginal.hpp overloads the program's marginal_log_likelihood with an
     analytic gradient in its lean module; httpstan's module differentiates the Stan function.
     Log density and gradient agree to 1e-10 (relative) at points across the posterior's reach,
-    for each prior on sigma_b and gamma; and the lean module does use the header: its draws
-    differ from httpstan's (a different gradient in the last bits sends NUTS elsewhere)."""
+    for each prior on sigma_b and gamma, on design A's few and many groups and on design B's
+    ill-conditioned one (u near 5); and the lean module does use the header: its draws differ
+    from httpstan's (a different gradient in the last bits sends NUTS elsewhere)."""
     from bhm import study
     from bhm.stan import _lean
 
@@ -415,8 +416,8 @@ def test_lean_header_gives_stans_log_density_and_gradient(prior):
     stan.build_lean([name])
     assert _lean.is_built(code, header)
     rng = np.random.default_rng(11)
-    for size in ("5x50", "50x10"):
-        cell = study.Cell("A", prior, size)
+    for design, size in (("A", "5x50"), ("A", "50x10"), ("B", "10x200")):
+        cell = study.Cell(design, prior, size)
         data = study.stan_data(cell, study.simulation_data(cell, 4))
         model = stan.build(name, data, engine="pystan")
         prepared = _data.prepare_data(name, code, data)
