@@ -323,7 +323,9 @@ def sample_arrays(name, code, data, *, chains, draws, warmup, seed, thin, adapt_
     with quiet() as chatter:
         try:
             header = program_header(name)
-            if _lean.is_built(code, header):  # the same draws, without the JSON (see bhm.stan._lean)
+            # the lean module: without the JSON, and the same draws unless the program has a
+            # C++ header (an analytic gradient: the same posterior, other draws; bhm.stan._lean)
+            if _lean.is_built(code, header):
                 codes, columns, table, log, dims = _lean.sample(code, header, data, seed, chains, args)
             else:
                 codes, columns, table, log, dims = _sample_through_socket(name, code, data, seed, chains, args)
