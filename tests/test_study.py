@@ -277,3 +277,31 @@ def test_prior_pull_is_given_back_by_eta():
     assert pull["added"] > 0.01 and abs(pull["added"] + pull["given_back"]) < 0.01, pull
     with pytest.raises(ValueError, match="no simulations of cell B/flat/10x200"):
         study.prior_pull_on_eta(results, design="B", prior="flat")
+
+
+def test_mcnemar_counts_disagreements_and_gives_the_exact_p():
+    """Five data sets all one way: p = 2 / 2^5; a balanced split: p = 1; no disagreement: p = 1."""
+    index = pd.RangeIndex(10)
+    first = pd.Series([True] * 5 + [False] * 5, index=index)
+    second = pd.Series([False] * 10, index=index)
+    assert study.mcnemar(first, second) == {"first_only": 5, "second_only": 0, "p": pytest.approx(2 / 2**5)}
+    assert study.mcnemar(second, first)["second_only"] == 5
+    balanced = pd.Series([False] * 5 + [True] * 5, index=index)
+    assert study.mcnemar(first, balanced)["p"] == pytest.approx(1.0)
+    assert study.mcnemar(first, first) == {"first_only": 0, "second_only": 0, "p": 1.0}
+    with pytest.raises(ValueError, match="same data sets"):
+        study.mcnemar(first, second.iloc[:9])
+
+
+def test_funnel_depth_is_the_ratio_of_gammas_conditional_sds():
+    """Under the flat prior the depth is sigma_b's quantile ratio; with gamma's prior sd 1 and J = 5 it is
+    the ratio of 1 / sqrt(5 / sigma_b^2 + 1), capped as sigma_b grows."""
+    rows = pd.DataFrame({"prior": ["flat", "true", "true"], "size": ["5x50", "5x50", "50x10"],
+                         "sigma_b_q2.5": [0.5, 0.5, 0.5], "sigma_b_q97.5": [4.0, 4.0, 4.0]})
+    depth = study.funnel_depth(rows)
+    assert depth[0] == pytest.approx(8.0)
+    assert depth[1] == pytest.approx(np.sqrt(5 / 0.25 + 1) / np.sqrt(5 / 16 + 1))
+    assert depth[2] == pytest.approx(np.sqrt(50 / 0.25 + 1) / np.sqrt(50 / 16 + 1))
+    assert 1 < depth[1] < depth[0]
+    with pytest.raises(ValueError, match="lack column"):
+        study.funnel_depth(rows.drop(columns="size"))

@@ -366,10 +366,11 @@ def build_lean(names, *, engine: str | None = None) -> list[str]:
         return []
     from bhm.stan import _lean
 
-    built = [name for name in names if not _lean.is_built(program_code(name), program_header(name))]
+    sources = {name: (program_code(name), program_header(name)) for name in names}
+    built = [name for name in names if not _lean.is_built(*sources[name])]
     with quiet():
         for name in built:
-            _lean.build(program_code(name), program_header(name))
+            _lean.build(*sources[name])
     return built
 
 

@@ -52,7 +52,7 @@ __all__ = [
     "run_simulation", "run_tasks", "run_study", "parameter_draws", "load_results", "summarise", "COMMITTED",
     "load_committed",
     "failure_reasons", "prior_pull_on_eta", "SIGMA_B_PRIORS", "GAMMA_PRIORS", "SIGMA_B_ARM", "PROGRAMS",
-    "fit_seed", "failed", "paired_differences", "predicted_pull", "cell_table",
+    "fit_seed", "failed", "paired_differences", "predicted_pull", "cell_table", "mcnemar", "funnel_depth",
 ]
 
 #: The true parameters of every simulation.
@@ -573,6 +573,8 @@ from bhm.study.analysis import (  # noqa: E402
     cell_table,
     failed,
     failure_reasons,
+    funnel_depth,
+    mcnemar,
     paired_differences,
     predicted_pull,
     prior_pull_on_eta,

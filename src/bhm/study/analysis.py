@@ -323,3 +323,70 @@ def prior_pull_on_eta(results: pd.DataFrame, *, design: str = "A", size: str = "
         means[name] = (cell["gamma_0_mean"] + u_1 * cell["gamma_1_mean"], cell["eta_1_mean"])
     return {"u_1": u_1, "added": float((means[prior][0] - means[baseline][0]).mean()),
             "given_back": float((means[prior][1] - means[baseline][1]).mean())}
+
+
+def mcnemar(first: pd.Series, second: pd.Series) -> dict:
+    """McNemar's exact test of two paired yes/no outcomes, such as "covered" under two priors on the same data sets.
+
+    Only the data sets where the two disagree carry information; under no
+    difference each of them goes either way with probability 1/2, so the test
+    is a two-sided binomial (sign) test on them. With ``n`` disagreements all
+    one way, ``p = 2 / 2^n``: five can give 0.0625 at best.
+
+    Parameters
+    ----------
+    first, second : pandas.Series of bool
+        One outcome per data set, on the same index.
+
+    Returns
+    -------
+    dict
+        ``first_only`` (true for ``first``, false for ``second``),
+        ``second_only`` and ``p`` (1.0 when they never disagree).
+
+    Raises
+    ------
+    ValueError
+        The two are not indexed by the same data sets.
+    """
+    from scipy import stats
+
+    if not first.index.equals(second.index):
+        raise ValueError("mcnemar needs the two outcomes on the same data sets (the same index)")
+    first, second = first.astype(bool), second.astype(bool)
+    first_only, second_only = int((first & ~second).sum()), int((second & ~first).sum())
+    n = first_only + second_only
+    p = 1.0 if n == 0 else float(stats.binomtest(first_only, n, 0.5).pvalue)
+    return {"first_only": first_only, "second_only": second_only, "p": p}
+
+
+def funnel_depth(results: pd.DataFrame) -> pd.Series:
+    """How deep the funnel between gamma and sigma_b is in each fit's posterior.
+
+    Given the group slopes, gamma_0's conditional sd is
+    ``1 / sqrt(J / sigma_b^2 + 1 / s0^2)`` (the u_j have mean 0; ``s0`` is the
+    prior sd of gamma, and the term is absent under the flat prior). This is
+    its value at sigma_b's 97.5% quantile over its value at the 2.5% quantile:
+    the range of scales that one step size and one diagonal metric must serve.
+
+    Parameters
+    ----------
+    results : DataFrame
+        Rows of :func:`bhm.study.load_results` (columns ``prior``, ``size``,
+        ``sigma_b_q2.5``, ``sigma_b_q97.5``).
+
+    Returns
+    -------
+    pandas.Series
+        One depth (>= 1) per row, on ``results``' index.
+    """
+    _check_results(results, ["prior", "size", "sigma_b_q2.5", "sigma_b_q97.5"])
+    groups = results["size"].map(lambda size: SIZES[size][0]).to_numpy(float)
+    s0 = results["prior"].map(lambda prior: np.inf if PRIORS[prior]["gamma"] is None
+                              else PRIORS[prior]["gamma"][1]).to_numpy(float)
+
+    def conditional_sd(sigma_b):
+        return 1 / np.sqrt(groups / sigma_b**2 + 1 / s0**2)
+
+    return pd.Series(conditional_sd(results["sigma_b_q97.5"].to_numpy(float))
+                     / conditional_sd(results["sigma_b_q2.5"].to_numpy(float)), index=results.index)
